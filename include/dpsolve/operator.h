@@ -1,0 +1,47 @@
+/* DpsOperator: the linear forward operator A of y = A x + n, as PETSc MatShells (methods.md sections 2 and 8). */
+#ifndef DPSOLVE_OPERATOR_H
+#define DPSOLVE_OPERATOR_H
+
+#include <petscmat.h>
+#include <hdf5.h>
+
+typedef struct _p_DpsOperator *DpsOperator;
+typedef const char            *DpsOperatorType;
+#define DPSOPERATORINPAINT "inpaint"
+#define DPSOPERATORCS      "cs"
+
+PETSC_EXTERN PetscFunctionList DpsOperatorList;
+PETSC_EXTERN PetscErrorCode    DpsOperatorRegister(const char[], PetscErrorCode (*)(DpsOperator));
+PETSC_EXTERN PetscErrorCode    DpsOperatorRegisterAll(void);
+
+PETSC_EXTERN PetscErrorCode DpsOperatorCreate(MPI_Comm, DpsOperator *);
+PETSC_EXTERN PetscErrorCode DpsOperatorSetType(DpsOperator, DpsOperatorType);
+PETSC_EXTERN PetscErrorCode DpsOperatorGetType(DpsOperator, DpsOperatorType *);
+PETSC_EXTERN PetscErrorCode DpsOperatorSetFromOptions(DpsOperator);
+PETSC_EXTERN PetscErrorCode DpsOperatorSetUp(DpsOperator);
+PETSC_EXTERN PetscErrorCode DpsOperatorView(DpsOperator, PetscViewer);
+PETSC_EXTERN PetscErrorCode DpsOperatorDestroy(DpsOperator *);
+
+/* Type-specific data. */
+PETSC_EXTERN PetscErrorCode DpsOperatorInpaintSetMask(DpsOperator, PetscInt, const PetscReal[]);
+PETSC_EXTERN PetscErrorCode DpsOperatorCSSetMatrix(DpsOperator, PetscInt, PetscInt, const PetscReal[]);
+
+/* HDF5: the group /operator holds the attribute "type" and the type's datasets. */
+PETSC_EXTERN PetscErrorCode DpsOperatorLoad(DpsOperator, hid_t, const char[]);
+PETSC_EXTERN PetscErrorCode DpsOperatorSave(DpsOperator, hid_t);
+
+PETSC_EXTERN PetscErrorCode DpsOperatorGetSizes(DpsOperator, PetscInt *, PetscInt *); /* m (rows), n (columns) */
+PETSC_EXTERN PetscErrorCode DpsOperatorGetMat(DpsOperator, Mat *);                    /* A as a MatShell, m x n */
+PETSC_EXTERN PetscErrorCode DpsOperatorApply(DpsOperator, Vec, Vec);                  /* y = A x */
+PETSC_EXTERN PetscErrorCode DpsOperatorApplyTranspose(DpsOperator, Vec, Vec);         /* x = A^T y */
+/* Raw-array forms for the samplers' inner loops. */
+PETSC_EXTERN PetscErrorCode DpsOperatorApplyArray(DpsOperator, const PetscReal[], PetscReal[]);
+PETSC_EXTERN PetscErrorCode DpsOperatorApplyTransposeArray(DpsOperator, const PetscReal[], PetscReal[]);
+
+/* Optional capabilities: ask with Has, never by type. */
+PETSC_EXTERN PetscErrorCode DpsOperatorHasNormalInverse(DpsOperator, PetscBool *);
+PETSC_EXTERN PetscErrorCode DpsOperatorApplyNormalInverse(DpsOperator, PetscReal, PetscReal, Vec, Vec); /* (aI + b A^T A)^{-1} x */
+PETSC_EXTERN PetscErrorCode DpsOperatorHasNormalDiagonal(DpsOperator, PetscBool *);
+PETSC_EXTERN PetscErrorCode DpsOperatorGetNormalDiagonal(DpsOperator, Vec); /* diag(A^T A) */
+
+#endif

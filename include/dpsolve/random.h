@@ -1,0 +1,30 @@
+/* Reproducible random streams (methods.md section 9) on top of Philox4x32-10. */
+#ifndef DPSOLVE_RANDOM_H
+#define DPSOLVE_RANDOM_H
+
+#include <petscsys.h>
+#include <dpsolve/philox.h>
+
+/* Stream identifiers: one per independent use of randomness, so that no two uses ever share a counter. */
+typedef enum {
+  DPS_STREAM_INIT        = 1,  /* x_N ~ N(0, I) */
+  DPS_STREAM_PRIOR_NOISE = 2,  /* DDPM noise, and e1 of the PW-CG draw */
+  DPS_STREAM_MEAS_NOISE  = 3,  /* e2 of the PW-CG draw */
+  DPS_STREAM_BRIDGE      = 4,  /* the measurement chain: y_N and the bridge q(y_{t-1} | y_t, y) */
+  DPS_STREAM_SIMULATE_Y  = 5,  /* measurement noise when y is simulated from x0 */
+  DPS_STREAM_EXACT_A     = 16, /* eval: exact posterior draws compared with the method */
+  DPS_STREAM_EXACT_B     = 17, /* eval: the second exact set, for the floor */
+  DPS_STREAM_DIRECTIONS  = 18, /* eval: sliced-Wasserstein directions */
+  DPS_STREAM_PROBLEM     = 32  /* simulate: prior, operator, ground truth */
+} DpsStream;
+
+typedef struct {
+  PetscInt64 seed;
+  PetscInt   input, draw, step;
+  DpsStream  stream;
+} DpsRandomAddress;
+
+PETSC_EXTERN PetscErrorCode DpsRandomNormals(DpsRandomAddress, PetscInt, PetscReal[]);
+PETSC_EXTERN PetscErrorCode DpsRandomUniforms(DpsRandomAddress, PetscInt, PetscReal[]);
+
+#endif

@@ -1,0 +1,35 @@
+/* Thin, checked helpers over the HDF5 C API. Every error names the file, the dataset and what was expected. */
+#ifndef DPSOLVE_H5_H
+#define DPSOLVE_H5_H
+#include <petscsys.h>
+#include <hdf5.h>
+
+#define DPS_H5_MAX_RANK 8
+
+PETSC_EXTERN PetscErrorCode DpsH5Open(MPI_Comm, const char[], PetscBool, hid_t *);   /* existing file; PETSC_TRUE: read-write */
+PETSC_EXTERN PetscErrorCode DpsH5Create(MPI_Comm, const char[], hid_t *);            /* new file, truncating */
+PETSC_EXTERN PetscErrorCode DpsH5Close(hid_t *);
+PETSC_EXTERN PetscErrorCode DpsH5Exists(hid_t, const char[], PetscBool *);
+PETSC_EXTERN PetscErrorCode DpsH5CreateGroup(hid_t, const char[]);
+
+/* Shape of a floating-point dataset, checked against the expected rank; shape names the dims, e.g. "(N, m)". */
+PETSC_EXTERN PetscErrorCode DpsH5GetDims(hid_t, const char[], const char[], int, const char[], hsize_t[]);
+PETSC_EXTERN PetscErrorCode DpsH5ReadAll(hid_t, const char[], const char[], PetscReal[]);
+/* Rows [row0, row0 + nrows) along the first dimension, each of rowlen values; collective. */
+PETSC_EXTERN PetscErrorCode DpsH5ReadRows(hid_t, const char[], const char[], PetscInt, PetscInt, PetscInt, PetscReal[]);
+PETSC_EXTERN PetscErrorCode DpsH5CheckFinite(const char[], const char[], PetscInt, PetscInt, PetscInt, const PetscReal[]);
+
+/* A double dataset with one chunk per first-dimension row. */
+PETSC_EXTERN PetscErrorCode DpsH5CreateDataset(hid_t, const char[], int, const hsize_t[], hid_t);
+/* Collective write of rows [row0, row0 + nrows); every rank calls it, nrows may be 0. */
+PETSC_EXTERN PetscErrorCode DpsH5WriteRows(hid_t, const char[], PetscInt, PetscInt, PetscInt, const void *, hid_t);
+PETSC_EXTERN PetscErrorCode DpsH5WriteAll(hid_t, const char[], int, const hsize_t[], const PetscReal[]);
+
+PETSC_EXTERN PetscErrorCode DpsH5ReadStringAttribute(hid_t, const char[], const char[], const char[], char[], size_t);
+PETSC_EXTERN PetscErrorCode DpsH5WriteStringAttribute(hid_t, const char[], const char[], const char[]);
+PETSC_EXTERN PetscErrorCode DpsH5ReadRealAttribute(hid_t, const char[], const char[], const char[], PetscReal *);
+PETSC_EXTERN PetscErrorCode DpsH5WriteRealAttribute(hid_t, const char[], const char[], PetscReal);
+PETSC_EXTERN PetscErrorCode DpsH5WriteIntAttribute(hid_t, const char[], const char[], PetscInt);
+PETSC_EXTERN PetscErrorCode DpsH5WriteIntArrayAttribute(hid_t, const char[], const char[], PetscInt, const PetscInt[]);
+PETSC_EXTERN PetscErrorCode DpsH5ReadIntArrayAttribute(hid_t, const char[], const char[], const char[], PetscInt, PetscInt *, PetscInt[]);
+#endif

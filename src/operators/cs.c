@@ -1,0 +1,117 @@
+/* Compressed sensing (methods.md sections 7 and 8): a dense m x n matrix stored in the input file, applied with
+   BLAS GEMV. The MCGdiff benchmark builds it as U diag(s) V^T (dpsolve simulate). */
+#include <dpsolve/dpsolve.h>
+#include <petscblaslapack.h>
+#include "operators/operatorimpl.h"
+#include "io/h5.h"
+
+typedef struct {
+  PetscReal *A; /* [m x n], row-major */
+} Operator_CS;
+
+/* Row-major A is column-major A^T: y = A x is GEMV with 'T' on the column-major n x m array */
+static PetscErrorCode DpsOperatorGemv_CS(DpsOperator op, const char *trans, const PetscReal in[], PetscReal out[])
+{
+  Operator_CS *cs = (Operator_CS *)op->data;
+  PetscBLASInt n, m, one = 1;
+  PetscScalar  alpha = 1.0, beta = 0.0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscBLASIntCast(op->n, &n));
+  PetscCall(PetscBLASIntCast(op->m, &m));
+  PetscCallBLAS("BLASgemv", BLASgemv_(trans, &n, &m, &alpha, cs->A, &n, in, &one, &beta, out, &one));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorApply_CS(DpsOperator op, const PetscReal x[], PetscReal y[])
+{
+  PetscFunctionBegin;
+  PetscCall(DpsOperatorGemv_CS(op, "T", x, y));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorApplyTranspose_CS(DpsOperator op, const PetscReal y[], PetscReal x[])
+{
+  PetscFunctionBegin;
+  PetscCall(DpsOperatorGemv_CS(op, "N", y, x));
+  PetscFunctionReturn(0);
+}
+
+/* diag(A^T A)_j = sum_i A_ij^2, for Jacobi */
+static PetscErrorCode DpsOperatorNormalDiagonal_CS(DpsOperator op, PetscReal d[])
+{
+  Operator_CS *cs = (Operator_CS *)op->data;
+
+  PetscFunctionBegin;
+  for (PetscInt j = 0; j < op->n; j++) d[j] = 0.0;
+  for (PetscInt i = 0; i < op->m; i++)
+    for (PetscInt j = 0; j < op->n; j++) d[j] += cs->A[i * op->n + j] * cs->A[i * op->n + j];
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorCSSetMatrix(DpsOperator op, PetscInt m, PetscInt n, const PetscReal A[])
+{
+  Operator_CS *cs = (Operator_CS *)op->data;
+  PetscBool    is;
+
+  PetscFunctionBegin;
+  PetscCall(PetscObjectTypeCompare((PetscObject)op, DPSOPERATORCS, &is));
+  PetscCheck(is, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "DpsOperatorCSSetMatrix() needs a cs operator");
+  PetscCall(PetscFree(cs->A));
+  PetscCall(PetscMalloc1(m * n, &cs->A));
+  PetscCall(PetscArraycpy(cs->A, A, m * n));
+  op->m = m;
+  op->n = n;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorLoad_CS(DpsOperator op, hid_t file, const char fname[])
+{
+  hsize_t    dims[2];
+  PetscReal *A;
+
+  PetscFunctionBegin;
+  PetscCall(DpsH5GetDims(file, fname, "/operator/matrix", 2, "(m, n)", dims));
+  PetscCall(PetscMalloc1(dims[0] * dims[1], &A));
+  PetscCall(DpsH5ReadAll(file, fname, "/operator/matrix", A));
+  PetscCall(DpsH5CheckFinite(fname, "/operator/matrix", 0, (PetscInt)dims[0], (PetscInt)dims[1], A));
+  PetscCall(DpsOperatorCSSetMatrix(op, (PetscInt)dims[0], (PetscInt)dims[1], A));
+  PetscCall(PetscFree(A));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorSave_CS(DpsOperator op, hid_t file)
+{
+  Operator_CS *cs      = (Operator_CS *)op->data;
+  hsize_t      dims[2] = {(hsize_t)op->m, (hsize_t)op->n};
+
+  PetscFunctionBegin;
+  PetscCall(DpsH5WriteAll(file, "/operator/matrix", 2, dims, cs->A));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorDestroy_CS(DpsOperator op)
+{
+  Operator_CS *cs = (Operator_CS *)op->data;
+
+  PetscFunctionBegin;
+  PetscCall(PetscFree(cs->A));
+  PetscCall(PetscFree(op->data));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorCreate_CS(DpsOperator op)
+{
+  Operator_CS *cs;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&cs));
+  op->data                = cs;
+  op->ops->apply          = DpsOperatorApply_CS;
+  op->ops->applytranspose = DpsOperatorApplyTranspose_CS;
+  op->ops->normaldiagonal = DpsOperatorNormalDiagonal_CS;
+  op->ops->load           = DpsOperatorLoad_CS;
+  op->ops->save           = DpsOperatorSave_CS;
+  op->ops->destroy        = DpsOperatorDestroy_CS;
+  PetscFunctionReturn(0);
+}

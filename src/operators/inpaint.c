@@ -1,0 +1,117 @@
+/* Inpainting (methods.md section 8): A = diag(mask), mask 1 where the entry is observed, 0 where it is missing.
+   y has the full length n; its missing entries carry no information because A^T zeroes them. */
+#include <dpsolve/dpsolve.h>
+#include "operators/operatorimpl.h"
+#include "io/h5.h"
+
+typedef struct {
+  PetscReal *mask; /* [n], 0 or 1 */
+} Operator_Inpaint;
+
+static PetscErrorCode DpsOperatorApply_Inpaint(DpsOperator op, const PetscReal x[], PetscReal y[])
+{
+  Operator_Inpaint *in = (Operator_Inpaint *)op->data;
+
+  PetscFunctionBegin;
+  for (PetscInt j = 0; j < op->n; j++) y[j] = in->mask[j] * x[j];
+  PetscFunctionReturn(0);
+}
+
+/* A^T A = diag(mask), so (aI + b A^T A)^{-1} is diagonal: exact, and CG preconditioned by it takes one step */
+static PetscErrorCode DpsOperatorNormalInverse_Inpaint(DpsOperator op, PetscReal a, PetscReal b, const PetscReal x[], PetscReal y[])
+{
+  Operator_Inpaint *in = (Operator_Inpaint *)op->data;
+
+  PetscFunctionBegin;
+  for (PetscInt j = 0; j < op->n; j++) y[j] = x[j] / (a + b * in->mask[j]);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorNormalDiagonal_Inpaint(DpsOperator op, PetscReal d[])
+{
+  Operator_Inpaint *in = (Operator_Inpaint *)op->data;
+
+  PetscFunctionBegin;
+  PetscCall(PetscArraycpy(d, in->mask, op->n));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorInpaintSetMask(DpsOperator op, PetscInt n, const PetscReal mask[])
+{
+  Operator_Inpaint *in = (Operator_Inpaint *)op->data;
+  PetscBool         is;
+
+  PetscFunctionBegin;
+  PetscCall(PetscObjectTypeCompare((PetscObject)op, DPSOPERATORINPAINT, &is));
+  PetscCheck(is, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "DpsOperatorInpaintSetMask() needs an inpaint operator");
+  for (PetscInt j = 0; j < n; j++) PetscCheck(mask[j] == 0.0 || mask[j] == 1.0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "inpainting mask entry %" PetscInt_FMT " is %g: must be 0 or 1", j, (double)mask[j]);
+  PetscCall(PetscFree(in->mask));
+  PetscCall(PetscMalloc1(n, &in->mask));
+  PetscCall(PetscArraycpy(in->mask, mask, n));
+  op->m = op->n = n;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorLoad_Inpaint(DpsOperator op, hid_t file, const char fname[])
+{
+  hsize_t    dims[1];
+  PetscReal *mask;
+
+  PetscFunctionBegin;
+  PetscCall(DpsH5GetDims(file, fname, "/operator/mask", 1, "(n)", dims));
+  PetscCall(PetscMalloc1(dims[0], &mask));
+  PetscCall(DpsH5ReadAll(file, fname, "/operator/mask", mask));
+  for (hsize_t j = 0; j < dims[0]; j++) PetscCheck(mask[j] == 0.0 || mask[j] == 1.0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /operator/mask holds %g at entry %llu: must be 0 or 1", fname, (double)mask[j], (unsigned long long)j);
+  PetscCall(DpsOperatorInpaintSetMask(op, (PetscInt)dims[0], mask));
+  PetscCall(PetscFree(mask));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorSave_Inpaint(DpsOperator op, hid_t file)
+{
+  Operator_Inpaint *in   = (Operator_Inpaint *)op->data;
+  hsize_t           dims = (hsize_t)op->n;
+
+  PetscFunctionBegin;
+  PetscCall(DpsH5WriteAll(file, "/operator/mask", 1, &dims, in->mask));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorView_Inpaint(DpsOperator op, PetscViewer viewer)
+{
+  Operator_Inpaint *in       = (Operator_Inpaint *)op->data;
+  PetscInt          observed = 0;
+
+  PetscFunctionBegin;
+  for (PetscInt j = 0; j < op->n; j++) observed += in->mask[j] != 0.0;
+  PetscCall(PetscViewerASCIIPrintf(viewer, "observed entries: %" PetscInt_FMT " of %" PetscInt_FMT "\n", observed, op->n));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorDestroy_Inpaint(DpsOperator op)
+{
+  Operator_Inpaint *in = (Operator_Inpaint *)op->data;
+
+  PetscFunctionBegin;
+  PetscCall(PetscFree(in->mask));
+  PetscCall(PetscFree(op->data));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorCreate_Inpaint(DpsOperator op)
+{
+  Operator_Inpaint *in;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&in));
+  op->data                 = in;
+  op->ops->apply           = DpsOperatorApply_Inpaint;
+  op->ops->applytranspose  = DpsOperatorApply_Inpaint; /* a diagonal is its own adjoint */
+  op->ops->normalinverse   = DpsOperatorNormalInverse_Inpaint;
+  op->ops->normaldiagonal  = DpsOperatorNormalDiagonal_Inpaint;
+  op->ops->load            = DpsOperatorLoad_Inpaint;
+  op->ops->save            = DpsOperatorSave_Inpaint;
+  op->ops->view            = DpsOperatorView_Inpaint;
+  op->ops->destroy         = DpsOperatorDestroy_Inpaint;
+  PetscFunctionReturn(0);
+}

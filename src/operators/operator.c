@@ -1,0 +1,260 @@
+#include <dpsolve/dpsolve.h>
+#include "core/classes.h"
+#include "operators/operatorimpl.h"
+#include "io/h5.h"
+
+PetscFunctionList DpsOperatorList = NULL;
+
+PETSC_EXTERN PetscErrorCode DpsOperatorCreate_Inpaint(DpsOperator);
+PETSC_EXTERN PetscErrorCode DpsOperatorCreate_CS(DpsOperator);
+
+PetscErrorCode DpsOperatorRegister(const char name[], PetscErrorCode (*create)(DpsOperator))
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFunctionListAdd(&DpsOperatorList, name, create));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorRegisterAll(void)
+{
+  PetscFunctionBegin;
+  PetscCall(DpsOperatorRegister(DPSOPERATORINPAINT, DpsOperatorCreate_Inpaint));
+  PetscCall(DpsOperatorRegister(DPSOPERATORCS, DpsOperatorCreate_CS));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorCreate(MPI_Comm comm, DpsOperator *op)
+{
+  DpsOperator o;
+
+  PetscFunctionBegin;
+  PetscCall(DpsInitializePackage());
+  PetscCall(PetscHeaderCreate(o, DPS_OPERATOR_CLASSID, "DpsOperator", "Linear forward operator", "Dps", comm, DpsOperatorDestroy, DpsOperatorView));
+  *op = o;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorSetType(DpsOperator op, DpsOperatorType type)
+{
+  PetscErrorCode (*create)(DpsOperator);
+  PetscBool same;
+
+  PetscFunctionBegin;
+  PetscCall(PetscObjectTypeCompare((PetscObject)op, type, &same));
+  if (same) PetscFunctionReturn(0);
+  PetscCall(PetscFunctionListFind(DpsOperatorList, type, &create));
+  PetscCheck(create, PetscObjectComm((PetscObject)op), PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown operator type '%s' (known: inpaint, cs)", type);
+  if (op->ops->destroy) PetscCall((*op->ops->destroy)(op));
+  PetscCall(PetscMemzero(op->ops, sizeof(struct _DpsOperatorOps)));
+  PetscCall(MatDestroy(&op->A));
+  op->m = op->n = 0;
+  op->setupcalled = PETSC_FALSE;
+  PetscCall((*create)(op));
+  PetscCall(PetscObjectChangeTypeName((PetscObject)op, type));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorGetType(DpsOperator op, DpsOperatorType *type)
+{
+  PetscFunctionBegin;
+  *type = ((PetscObject)op)->type_name;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorSetFromOptions(DpsOperator op)
+{
+  PetscFunctionBegin;
+  /* the operator's data comes from the input file; -operator_view is the only option */
+  PetscObjectOptionsBegin((PetscObject)op);
+  PetscOptionsEnd();
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorMatMult(Mat A, Vec x, Vec y)
+{
+  DpsOperator        op;
+  const PetscScalar *xa;
+  PetscScalar       *ya;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(A, &op));
+  PetscCall(VecGetArrayRead(x, &xa));
+  PetscCall(VecGetArrayWrite(y, &ya));
+  PetscCall((*op->ops->apply)(op, xa, ya));
+  PetscCall(VecRestoreArrayRead(x, &xa));
+  PetscCall(VecRestoreArrayWrite(y, &ya));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorMatMultTranspose(Mat A, Vec y, Vec x)
+{
+  DpsOperator        op;
+  const PetscScalar *ya;
+  PetscScalar       *xa;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(A, &op));
+  PetscCall(VecGetArrayRead(y, &ya));
+  PetscCall(VecGetArrayWrite(x, &xa));
+  PetscCall((*op->ops->applytranspose)(op, ya, xa));
+  PetscCall(VecRestoreArrayRead(y, &ya));
+  PetscCall(VecRestoreArrayWrite(x, &xa));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorSetUp(DpsOperator op)
+{
+  PetscFunctionBegin;
+  if (op->setupcalled) PetscFunctionReturn(0);
+  PetscCheck(((PetscObject)op)->type_name, PetscObjectComm((PetscObject)op), PETSC_ERR_ORDER, "operator has no type: load it from a file or call DpsOperatorSetType()");
+  PetscCheck(op->m > 0 && op->n > 0, PetscObjectComm((PetscObject)op), PETSC_ERR_ORDER, "operator '%s' has no data (sizes %" PetscInt_FMT " x %" PetscInt_FMT ")", ((PetscObject)op)->type_name, op->m, op->n);
+  /* each rank solves its own inputs: the operator acts on one sequential vector */
+  PetscCall(MatCreateShell(PETSC_COMM_SELF, op->m, op->n, op->m, op->n, op, &op->A));
+  PetscCall(MatShellSetOperation(op->A, MATOP_MULT, (void (*)(void))DpsOperatorMatMult));
+  PetscCall(MatShellSetOperation(op->A, MATOP_MULT_TRANSPOSE, (void (*)(void))DpsOperatorMatMultTranspose));
+  op->setupcalled = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorLoad(DpsOperator op, hid_t file, const char filename[])
+{
+  char type[64];
+
+  PetscFunctionBegin;
+  PetscCall(DpsH5ReadStringAttribute(file, filename, "/operator", "type", type, sizeof(type)));
+  PetscCall(DpsOperatorSetType(op, type));
+  PetscCheck(op->ops->load, PETSC_COMM_SELF, PETSC_ERR_SUP, "operator type %s cannot be loaded", type);
+  PetscCall((*op->ops->load)(op, file, filename));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorSave(DpsOperator op, hid_t file)
+{
+  hid_t g;
+
+  PetscFunctionBegin;
+  PetscCheck(op->ops->save, PETSC_COMM_SELF, PETSC_ERR_SUP, "operator type %s cannot be saved", ((PetscObject)op)->type_name);
+  g = H5Gcreate2(file, "/operator", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  PetscCheck(g >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot create HDF5 group /operator");
+  PetscCheck(H5Gclose(g) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "H5Gclose failed");
+  PetscCall(DpsH5WriteStringAttribute(file, "/operator", "type", ((PetscObject)op)->type_name));
+  PetscCall((*op->ops->save)(op, file));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorGetSizes(DpsOperator op, PetscInt *m, PetscInt *n)
+{
+  PetscFunctionBegin;
+  if (m) *m = op->m;
+  if (n) *n = op->n;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorGetMat(DpsOperator op, Mat *A)
+{
+  PetscFunctionBegin;
+  PetscCall(DpsOperatorSetUp(op));
+  *A = op->A;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorApply(DpsOperator op, Vec x, Vec y)
+{
+  PetscFunctionBegin;
+  PetscCall(DpsOperatorSetUp(op));
+  PetscCall(MatMult(op->A, x, y));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorApplyTranspose(DpsOperator op, Vec y, Vec x)
+{
+  PetscFunctionBegin;
+  PetscCall(DpsOperatorSetUp(op));
+  PetscCall(MatMultTranspose(op->A, y, x));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorApplyArray(DpsOperator op, const PetscReal x[], PetscReal y[])
+{
+  PetscFunctionBegin;
+  PetscCall((*op->ops->apply)(op, x, y));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorApplyTransposeArray(DpsOperator op, const PetscReal y[], PetscReal x[])
+{
+  PetscFunctionBegin;
+  PetscCall((*op->ops->applytranspose)(op, y, x));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorHasNormalInverse(DpsOperator op, PetscBool *has)
+{
+  PetscFunctionBegin;
+  *has = op->ops->normalinverse ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorApplyNormalInverse(DpsOperator op, PetscReal a, PetscReal b, Vec x, Vec y)
+{
+  const PetscScalar *xa;
+  PetscScalar       *ya;
+
+  PetscFunctionBegin;
+  PetscCheck(op->ops->normalinverse, PETSC_COMM_SELF, PETSC_ERR_SUP, "operator type %s has no exact (aI + b A^T A)^{-1}", ((PetscObject)op)->type_name);
+  PetscCall(VecGetArrayRead(x, &xa));
+  PetscCall(VecGetArrayWrite(y, &ya));
+  PetscCall((*op->ops->normalinverse)(op, a, b, xa, ya));
+  PetscCall(VecRestoreArrayRead(x, &xa));
+  PetscCall(VecRestoreArrayWrite(y, &ya));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorHasNormalDiagonal(DpsOperator op, PetscBool *has)
+{
+  PetscFunctionBegin;
+  *has = op->ops->normaldiagonal ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorGetNormalDiagonal(DpsOperator op, Vec d)
+{
+  PetscScalar *da;
+
+  PetscFunctionBegin;
+  PetscCheck(op->ops->normaldiagonal, PETSC_COMM_SELF, PETSC_ERR_SUP, "operator type %s has no diag(A^T A)", ((PetscObject)op)->type_name);
+  PetscCall(VecGetArrayWrite(d, &da));
+  PetscCall((*op->ops->normaldiagonal)(op, da));
+  PetscCall(VecRestoreArrayWrite(d, &da));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorView(DpsOperator op, PetscViewer viewer)
+{
+  PetscBool iascii;
+
+  PetscFunctionBegin;
+  if (!viewer) PetscCall(PetscViewerASCIIGetStdout(PetscObjectComm((PetscObject)op), &viewer));
+  PetscCall(PetscObjectTypeCompare((PetscObject)viewer, PETSCVIEWERASCII, &iascii));
+  if (!iascii) PetscFunctionReturn(0);
+  PetscCall(PetscObjectPrintClassNamePrefixType((PetscObject)op, viewer));
+  PetscCall(PetscViewerASCIIPushTab(viewer));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "A: %" PetscInt_FMT " x %" PetscInt_FMT "; exact normal inverse: %s; diag(A^T A): %s\n", op->m, op->n, op->ops->normalinverse ? "yes" : "no", op->ops->normaldiagonal ? "yes" : "no"));
+  if (op->ops->view) PetscCall((*op->ops->view)(op, viewer));
+  PetscCall(PetscViewerASCIIPopTab(viewer));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorDestroy(DpsOperator *op)
+{
+  PetscFunctionBegin;
+  if (!*op) PetscFunctionReturn(0);
+  if (--((PetscObject)(*op))->refct > 0) {
+    *op = NULL;
+    PetscFunctionReturn(0);
+  }
+  if ((*op)->ops->destroy) PetscCall((*(*op)->ops->destroy)(*op));
+  PetscCall(MatDestroy(&(*op)->A));
+  PetscCall(PetscHeaderDestroy(op));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,28 @@
+#ifndef DPSOLVE_SCOREIMPL_H
+#define DPSOLVE_SCOREIMPL_H
+#include <petsc/private/petscimpl.h>
+#include <dpsolve/score.h>
+
+struct _DpsScoreOps {
+  PetscErrorCode (*setfromoptions)(DpsScore, PetscOptionItems *);
+  PetscErrorCode (*setup)(DpsScore); /* chooses and prepares the backend */
+  PetscErrorCode (*eps)(DpsScore, PetscInt, PetscInt, PetscReal, const PetscReal[], PetscReal[]);
+  PetscErrorCode (*jvp)(DpsScore, PetscInt, PetscInt, PetscReal, const PetscReal[], const PetscReal[], PetscReal[]);
+  PetscErrorCode (*vjp)(DpsScore, PetscInt, PetscInt, PetscReal, const PetscReal[], const PetscReal[], PetscReal[]);
+  PetscErrorCode (*load)(DpsScore, hid_t, const char[]);
+  PetscErrorCode (*save)(DpsScore, hid_t);
+  PetscErrorCode (*view)(DpsScore, PetscViewer);
+  PetscErrorCode (*destroy)(DpsScore);
+};
+
+struct _p_DpsScore {
+  PETSCHEADER(struct _DpsScoreOps);
+  PetscInt        dim;       /* d, set by the type */
+  PetscInt        group;     /* rows per group (DpsScoreSetGroupSize) */
+  DpsScoreBackend requested; /* -score_backend */
+  DpsScoreBackend backend;   /* in use after SetUp */
+  PetscInt64      neps, njvp, nvjp;
+  PetscBool       setupcalled;
+  void           *data;
+};
+#endif
