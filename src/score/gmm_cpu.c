@@ -1,6 +1,7 @@
 #include <math.h>
-#include <string.h>
 #include "gmm_kernels.h"
+
+static const double DPS_TWO_PI = 6.283185307179586476925286766559;
 
 /* Fortran BLAS, as every BLAS provides it (reference, OpenBLAS, MKL) */
 extern void dgemm_(const char *, const char *, const int *, const int *, const int *, const double *, const double *, const int *, const double *, const int *, const double *, double *, const int *);
@@ -43,7 +44,7 @@ static void DpsGmmResponsibilities(const DpsGmm *gmm, int g, double abar, const 
     for (int k = 0; k < K; k++) {
       double u    = abar * gmm->var[k] + 1.0 - abar;
       double dist = xx - 2.0 * s * D[i * K + k] + abar * gmm->musq[k];
-      double l    = gmm->logw[k] - 0.5 * d * log(2.0 * M_PI * u) - 0.5 * dist / u;
+      double l    = gmm->logw[k] - 0.5 * d * log(DPS_TWO_PI * u) - 0.5 * dist / u;
       r[i * K + k] = l;
       if (l > lmax) lmax = l;
     }

@@ -1,0 +1,113 @@
+/* dpsolve eval: for Gaussian-mixture inputs, draws exact posterior samples and reports the sliced Wasserstein-1
+   distance of the run's samples to them, and the floor: SW between two independent exact sets of the same size
+   (methods.md section 7). A table on stdout; /eval/sw and /eval/floor [N] in the output file. */
+#include "app/app.h"
+#include "io/h5.h"
+
+PetscErrorCode DpsAppEval(MPI_Comm comm)
+{
+  char            input[PETSC_MAX_PATH_LEN] = "", output[PETSC_MAX_PATH_LEN] = "";
+  PetscInt        L = 1000, seed = 0, N, d, m, lo, hi, S;
+  PetscBool       hasin, hasout, force = PETSC_FALSE, exists;
+  DpsDataset      data;
+  DpsOperator     op;
+  DpsScore        score;
+  DpsGMMPosterior post;
+  PetscReal       sigma_y, *samples, *exact, *exact2, *y, *sw, *floor;
+  hid_t           out;
+  hsize_t         dims[3];
+
+  PetscFunctionBegin;
+  PetscOptionsBegin(comm, NULL, "dpsolve eval: sliced Wasserstein distance to the exact posterior", NULL);
+  PetscCall(PetscOptionsString("-input", "Input file of the run (prior, operator, sigma_y)", NULL, input, input, sizeof(input), &hasin));
+  PetscCall(PetscOptionsString("-output", "Output file of the run: /samples is read, /eval is written", NULL, output, output, sizeof(output), &hasout));
+  PetscCall(PetscOptionsInt("-eval_directions", "Directions L of the sliced Wasserstein distance", NULL, L, &L, NULL));
+  PetscCall(PetscOptionsInt("-eval_seed", "Seed of the exact draws and the directions", NULL, seed, &seed, NULL));
+  PetscCall(PetscOptionsBool("-force", "Replace an existing /eval group", NULL, force, &force, NULL));
+  PetscOptionsEnd();
+  PetscCall(DpsOptionsCheckAllUsed(comm, "eval"));
+  PetscCheck(hasin && hasout, comm, PETSC_ERR_USER_INPUT, "dpsolve eval needs -input <in.h5> and -output <out.h5> (the run's files)");
+  PetscCheck(L >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-eval_directions %" PetscInt_FMT " must be at least 1", L);
+
+  PetscCall(DpsDatasetOpen(comm, input, &data));
+  PetscCall(DpsOperatorCreate(comm, &op));
+  PetscCall(DpsDatasetLoadOperator(data, op));
+  PetscCall(DpsScoreCreate(comm, &score));
+  PetscCall(DpsDatasetLoadScore(data, score));
+  PetscCall(DpsDatasetGetSizes(data, &N, &d, &m));
+  PetscCall(DpsDatasetGetNoise(data, &sigma_y));
+  PetscCall(DpsDatasetGetShard(data, &lo, &hi));
+
+  PetscCall(DpsH5Open(comm, output, PETSC_TRUE, &out));
+  PetscCall(DpsH5GetDims(out, output, "/samples", 3, "(N, S, d)", dims));
+  PetscCheck((PetscInt)dims[0] == N && (PetscInt)dims[2] == d, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: /samples is [%llu, %llu, %llu] but %s has N = %" PetscInt_FMT " inputs of dimension %" PetscInt_FMT, output, (unsigned long long)dims[0], (unsigned long long)dims[1],
+             (unsigned long long)dims[2], input, N, d);
+  S = (PetscInt)dims[1];
+  PetscCall(DpsH5Exists(out, "/eval", &exists));
+  PetscCheck(!exists || force, comm, PETSC_ERR_FILE_OPEN, "%s: group /eval already exists: pass -force to replace it", output);
+  if (exists) PetscCheck(H5Ldelete(out, "/eval", H5P_DEFAULT) >= 0, comm, PETSC_ERR_FILE_WRITE, "%s: cannot remove the old /eval", output);
+
+  PetscCall(PetscLogEventBegin(DPS_EVENT_EVAL, 0, 0, 0, 0));
+  PetscCall(DpsGMMPosteriorCreate(score, op, sigma_y, &post));
+  PetscCall(PetscMalloc4(S * d, &samples, S * d, &exact, S * d, &exact2, PetscMax(m, 1), &y));
+  PetscCall(PetscCalloc2(N, &sw, N, &floor));
+  for (PetscInt i = lo; i < hi; i++) {
+    /* the measurement the run used: /y of the output (simulated there when the input had none) */
+    PetscCall(DpsH5ReadRows(out, output, "/y", i, 1, m, y));
+    PetscCall(DpsH5ReadRows(out, output, "/samples", i, 1, S * d, samples));
+    PetscCall(DpsGMMPosteriorCondition(post, y, NULL, NULL));
+    PetscCall(DpsGMMPosteriorSample(post, seed, i, DPS_STREAM_EXACT_A, S, exact));
+    PetscCall(DpsGMMPosteriorSample(post, seed, i, DPS_STREAM_EXACT_B, S, exact2));
+    PetscCall(DpsSlicedWasserstein(S, d, samples, exact, L, seed, i, &sw[i]));
+    PetscCall(DpsSlicedWasserstein(S, d, exact2, exact, L, seed, i, &floor[i]));
+  }
+  /* collective reads need every rank in every call: ranks with fewer inputs join with empty selections */
+  {
+    PetscInt mine = hi - lo, most;
+    PetscCallMPI(MPI_Allreduce(&mine, &most, 1, MPIU_INT, MPI_MAX, comm));
+    for (PetscInt k = mine; k < most; k++) {
+      PetscCall(DpsH5ReadRows(out, output, "/y", 0, 0, m, y));
+      PetscCall(DpsH5ReadRows(out, output, "/samples", 0, 0, S * d, samples));
+    }
+  }
+  PetscCall(PetscLogEventEnd(DPS_EVENT_EVAL, 0, 0, 0, 0));
+  {
+    hsize_t dn = (hsize_t)N;
+    PetscCall(DpsH5CreateGroup(out, "/eval"));
+    PetscCall(DpsH5CreateDataset(out, "/eval/sw", 1, &dn, H5T_NATIVE_DOUBLE));
+    PetscCall(DpsH5CreateDataset(out, "/eval/floor", 1, &dn, H5T_NATIVE_DOUBLE));
+    PetscCall(DpsH5WriteRows(out, "/eval/sw", lo, hi - lo, 1, sw + lo, H5T_NATIVE_DOUBLE));
+    PetscCall(DpsH5WriteRows(out, "/eval/floor", lo, hi - lo, 1, floor + lo, H5T_NATIVE_DOUBLE));
+    PetscCall(DpsH5WriteIntAttribute(out, "/eval", "directions", L));
+    PetscCall(DpsH5WriteIntAttribute(out, "/eval", "exact_samples", S));
+    PetscCall(DpsH5WriteIntAttribute(out, "/eval", "seed", seed));
+    PetscCall(DpsH5WriteStringAttribute(out, "/eval", "metric", "sliced Wasserstein-1 to exact posterior draws; floor: between two exact sets of the same size"));
+  }
+  PetscCall(DpsH5Close(&out));
+
+  /* the table: every rank's values gathered by a sum over otherwise-zero arrays */
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, sw, (PetscMPIInt)N, MPIU_REAL, MPI_SUM, comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, floor, (PetscMPIInt)N, MPIU_REAL, MPI_SUM, comm));
+  {
+    PetscReal msw = 0, mfl = 0, vsw = 0, vfl = 0;
+    PetscCall(PetscPrintf(comm, "sliced Wasserstein-1 to the exact posterior (%" PetscInt_FMT " directions, %" PetscInt_FMT " samples each)\n", L, S));
+    PetscCall(PetscPrintf(comm, "| input | SW | floor |\n|---:|---:|---:|\n"));
+    for (PetscInt i = 0; i < N; i++) {
+      PetscCall(PetscPrintf(comm, "| %" PetscInt_FMT " | %.4f | %.4f |\n", i, (double)sw[i], (double)floor[i]));
+      msw += sw[i] / N;
+      mfl += floor[i] / N;
+    }
+    for (PetscInt i = 0; i < N; i++) {
+      vsw += PetscSqr(sw[i] - msw) / PetscMax(N - 1, 1);
+      vfl += PetscSqr(floor[i] - mfl) / PetscMax(N - 1, 1);
+    }
+    PetscCall(PetscPrintf(comm, "| mean (95%% CI) | %.4f +- %.4f | %.4f +- %.4f |\n", (double)msw, 1.96 * (double)PetscSqrtReal(vsw / N), (double)mfl, 1.96 * (double)PetscSqrtReal(vfl / N)));
+  }
+  PetscCall(PetscFree2(sw, floor));
+  PetscCall(PetscFree4(samples, exact, exact2, y));
+  PetscCall(DpsGMMPosteriorDestroy(&post));
+  PetscCall(DpsScoreDestroy(&score));
+  PetscCall(DpsOperatorDestroy(&op));
+  PetscCall(DpsDatasetClose(&data));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,16 @@
+/* The posterior precision Lambda = a I + b A^T A of a Gaussian step (methods.md sections 3 and 8) as a PETSc
+   MatShell, and CG solvers for it preconditioned by the operator's exact inverse, Jacobi, or nothing. */
+#ifndef DPSOLVE_PRECISION_H
+#define DPSOLVE_PRECISION_H
+#include <petscksp.h>
+#include <dpsolve/operator.h>
+
+typedef struct _n_DpsPrecision *DpsPrecision;
+
+PETSC_EXTERN PetscErrorCode DpsPrecisionCreate(DpsOperator, DpsPrecision *);
+PETSC_EXTERN PetscErrorCode DpsPrecisionSetCoefficients(DpsPrecision, PetscReal, PetscReal);
+PETSC_EXTERN PetscErrorCode DpsPrecisionGetMat(DpsPrecision, Mat *);
+/* A KSPCG on Lambda with its own options prefix ("mean_", "noise_"): -mean_ksp_rtol, -noise_pc_type, ... */
+PETSC_EXTERN PetscErrorCode DpsPrecisionCreateKSP(DpsPrecision, const char[], KSP *);
+PETSC_EXTERN PetscErrorCode DpsPrecisionDestroy(DpsPrecision *);
+#endif

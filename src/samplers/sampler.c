@@ -1,0 +1,221 @@
+#include <dpsolve/dpsolve.h>
+#include "core/classes.h"
+#include "samplers/samplerimpl.h"
+
+PetscFunctionList DpsSamplerList = NULL;
+
+PETSC_EXTERN PetscErrorCode DpsSamplerCreate_DDPM(DpsSampler);
+PETSC_EXTERN PetscErrorCode DpsSamplerCreate_CDPS(DpsSampler);
+
+PetscErrorCode DpsSamplerRegister(const char name[], PetscErrorCode (*create)(DpsSampler))
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFunctionListAdd(&DpsSamplerList, name, create));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerRegisterAll(void)
+{
+  PetscFunctionBegin;
+  PetscCall(DpsSamplerRegister(DPSSAMPLERDDPM, DpsSamplerCreate_DDPM));
+  PetscCall(DpsSamplerRegister(DPSSAMPLERCDPS, DpsSamplerCreate_CDPS));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerCreate(MPI_Comm comm, DpsSampler *sampler)
+{
+  DpsSampler s;
+
+  PetscFunctionBegin;
+  PetscCall(DpsInitializePackage());
+  PetscCall(PetscHeaderCreate(s, DPS_SAMPLER_CLASSID, "DpsSampler", "Diffusion posterior sampler", "Dps", comm, DpsSamplerDestroy, DpsSamplerView));
+  s->S = 1;
+  *sampler = s;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerSetType(DpsSampler s, DpsSamplerType type)
+{
+  PetscErrorCode (*create)(DpsSampler);
+  PetscBool same;
+
+  PetscFunctionBegin;
+  PetscCall(PetscObjectTypeCompare((PetscObject)s, type, &same));
+  if (same) PetscFunctionReturn(0);
+  PetscCall(PetscFunctionListFind(DpsSamplerList, type, &create));
+  PetscCheck(create, PetscObjectComm((PetscObject)s), PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown -sampler_type %s (known: ddpm, cdps)", type);
+  if (s->ops->destroy) PetscCall((*s->ops->destroy)(s));
+  PetscCall(PetscMemzero(s->ops, sizeof(struct _DpsSamplerOps)));
+  s->setupcalled = PETSC_FALSE;
+  PetscCall((*create)(s));
+  PetscCall(PetscObjectChangeTypeName((PetscObject)s, type));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerSetFromOptions(DpsSampler s)
+{
+  char      type[256] = DPSSAMPLERCDPS;
+  PetscBool set;
+
+  PetscFunctionBegin;
+  if (((PetscObject)s)->type_name) PetscCall(PetscStrncpy(type, ((PetscObject)s)->type_name, sizeof(type)));
+  PetscObjectOptionsBegin((PetscObject)s);
+  PetscCall(PetscOptionsFList("-sampler_type", "Posterior sampler", "DpsSamplerSetType", DpsSamplerList, type, type, sizeof(type), &set));
+  PetscCall(DpsSamplerSetType(s, type));
+  if (s->ops->setfromoptions) PetscCall((*s->ops->setfromoptions)(s, PetscOptionsObject));
+  PetscOptionsEnd();
+  PetscFunctionReturn(0);
+}
+
+#define DPS_SAMPLER_SET(field, obj, Type) \
+  do { \
+    if (obj) PetscCall(PetscObjectReference((PetscObject)(obj))); \
+    PetscCall(Type##Destroy(&s->field)); \
+    s->field       = obj; \
+    s->setupcalled = PETSC_FALSE; \
+  } while (0)
+
+PetscErrorCode DpsSamplerSetSchedule(DpsSampler s, DpsSchedule sch)
+{
+  PetscFunctionBegin;
+  DPS_SAMPLER_SET(schedule, sch, DpsSchedule);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerSetScore(DpsSampler s, DpsScore score)
+{
+  PetscFunctionBegin;
+  DPS_SAMPLER_SET(score, score, DpsScore);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerSetOperator(DpsSampler s, DpsOperator op, PetscReal sigma_y)
+{
+  PetscFunctionBegin;
+  PetscCheck(sigma_y >= 0 && PetscIsNormalReal(sigma_y + 1.0), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "sigma_y = %g must be finite and non-negative", (double)sigma_y);
+  DPS_SAMPLER_SET(op, op, DpsOperator);
+  s->sigma_y = sigma_y;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerSetSeed(DpsSampler s, PetscInt64 seed)
+{
+  PetscFunctionBegin;
+  s->seed = seed;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerSetNumDraws(DpsSampler s, PetscInt S)
+{
+  PetscFunctionBegin;
+  PetscCheck(S >= 1 && S < (1 << 24), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-samples %" PetscInt_FMT " must lie in [1, 2^24)", S);
+  s->S           = S;
+  s->setupcalled = PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerGetStats(DpsSampler s, DpsSamplerStats *stats)
+{
+  PetscFunctionBegin;
+  *stats = s->stats;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerSetUp(DpsSampler s)
+{
+  PetscInt dscore;
+
+  PetscFunctionBegin;
+  if (s->setupcalled) PetscFunctionReturn(0);
+  if (!((PetscObject)s)->type_name) PetscCall(DpsSamplerSetType(s, DPSSAMPLERCDPS));
+  PetscCheck(s->schedule && s->score && s->op, PetscObjectComm((PetscObject)s), PETSC_ERR_ORDER, "the sampler needs a schedule, a score model and an operator before DpsSamplerSetUp()");
+  PetscCall(DpsScheduleSetUp(s->schedule));
+  PetscCall(DpsOperatorSetUp(s->op));
+  PetscCall(DpsOperatorGetSizes(s->op, &s->m, &s->d));
+  PetscCall(DpsScoreGetDimension(s->score, &dscore));
+  PetscCheck(dscore == s->d, PetscObjectComm((PetscObject)s), PETSC_ERR_ARG_SIZ, "the score model works in dimension %" PetscInt_FMT " but the operator acts on %" PetscInt_FMT, dscore, s->d);
+  /* an input's S draws form one group of the score model: its results never depend on the batch */
+  PetscCall(DpsScoreSetGroupSize(s->score, s->S));
+  PetscCall(DpsScoreSetUp(s->score));
+  if (s->ops->setup) PetscCall((*s->ops->setup)(s));
+  s->setupcalled = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerEnsureCapacity(DpsSampler s, PetscInt rows)
+{
+  PetscFunctionBegin;
+  if (rows <= s->capacity) PetscFunctionReturn(0);
+  PetscCall(PetscFree(s->eps));
+  PetscCall(PetscMalloc1(rows * s->d, &s->eps));
+  s->capacity = rows;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerNormals(DpsSampler s, PetscInt input, PetscInt draw, PetscInt step, DpsStream stream, PetscInt n, PetscReal out[])
+{
+  DpsRandomAddress a = {s->seed, input, draw, step, stream};
+
+  PetscFunctionBegin;
+  PetscCall(DpsRandomNormals(a, n, out));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerSample(DpsSampler s, PetscInt nin, const PetscInt index[], const PetscReal y[], PetscReal x[])
+{
+  PetscInt N;
+
+  PetscFunctionBegin;
+  PetscCall(DpsSamplerSetUp(s));
+  PetscCall(DpsSamplerEnsureCapacity(s, nin * s->S));
+  PetscCall(DpsScheduleGetNumSteps(s->schedule, &N));
+  /* x_N ~ N(0, I), addressed by step N + 1 so no reverse step ever shares its counter */
+  for (PetscInt j = 0; j < nin; j++)
+    for (PetscInt k = 0; k < s->S; k++) PetscCall(DpsSamplerNormals(s, index[j], k, N + 1, DPS_STREAM_INIT, s->d, x + (j * s->S + k) * s->d));
+  if (s->ops->begin) PetscCall((*s->ops->begin)(s, nin, index, y, x));
+  for (PetscInt i = N; i >= 1; i--) {
+    DpsStep st;
+    PetscCall(DpsScheduleGetStep(s->schedule, i, &st));
+    PetscCall(PetscLogEventBegin(DPS_EVENT_SAMPLER_STEP, 0, 0, 0, 0));
+    PetscCall((*s->ops->step)(s, &st, nin, index, y, x));
+    PetscCall(PetscLogEventEnd(DPS_EVENT_SAMPLER_STEP, 0, 0, 0, 0));
+  }
+  s->stats.steps += (PetscInt64)N * nin * s->S;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerView(DpsSampler s, PetscViewer viewer)
+{
+  PetscBool iascii;
+
+  PetscFunctionBegin;
+  if (!viewer) PetscCall(PetscViewerASCIIGetStdout(PetscObjectComm((PetscObject)s), &viewer));
+  PetscCall(PetscObjectTypeCompare((PetscObject)viewer, PETSCVIEWERASCII, &iascii));
+  if (!iascii) PetscFunctionReturn(0);
+  PetscCall(PetscObjectPrintClassNamePrefixType((PetscObject)s, viewer));
+  PetscCall(PetscViewerASCIIPushTab(viewer));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "draws per input %" PetscInt_FMT ", sigma_y %g, seed %" PetscInt64_FMT "\n", s->S, (double)s->sigma_y, s->seed));
+  if (s->ops->view) PetscCall((*s->ops->view)(s, viewer));
+  if (s->schedule) PetscCall(DpsScheduleView(s->schedule, viewer));
+  if (s->score) PetscCall(DpsScoreView(s->score, viewer));
+  if (s->op) PetscCall(DpsOperatorView(s->op, viewer));
+  PetscCall(PetscViewerASCIIPopTab(viewer));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerDestroy(DpsSampler *s)
+{
+  PetscFunctionBegin;
+  if (!*s) PetscFunctionReturn(0);
+  if (--((PetscObject)(*s))->refct > 0) {
+    *s = NULL;
+    PetscFunctionReturn(0);
+  }
+  if ((*s)->ops->destroy) PetscCall((*(*s)->ops->destroy)(*s));
+  PetscCall(DpsScheduleDestroy(&(*s)->schedule));
+  PetscCall(DpsScoreDestroy(&(*s)->score));
+  PetscCall(DpsOperatorDestroy(&(*s)->op));
+  PetscCall(PetscFree((*s)->eps));
+  PetscCall(PetscHeaderDestroy(s));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,43 @@
+#ifndef DPSOLVE_SAMPLERIMPL_H
+#define DPSOLVE_SAMPLERIMPL_H
+#include <petsc/private/petscimpl.h>
+#include <dpsolve/sampler.h>
+#include <dpsolve/random.h>
+
+struct _DpsSamplerOps {
+  PetscErrorCode (*setfromoptions)(DpsSampler, PetscOptionItems *);
+  PetscErrorCode (*setup)(DpsSampler);
+  /* per batch: set up the sampler's own chain state, given x_N */
+  PetscErrorCode (*begin)(DpsSampler, PetscInt, const PetscInt[], const PetscReal[], const PetscReal[]);
+  /* one reverse step i -> i-1 for the batch, x updated in place */
+  PetscErrorCode (*step)(DpsSampler, const DpsStep *, PetscInt, const PetscInt[], const PetscReal[], PetscReal[]);
+  PetscErrorCode (*view)(DpsSampler, PetscViewer);
+  PetscErrorCode (*destroy)(DpsSampler);
+};
+
+struct _p_DpsSampler {
+  PETSCHEADER(struct _DpsSamplerOps);
+  DpsSchedule     schedule;
+  DpsScore        score;
+  DpsOperator     op;
+  PetscReal       sigma_y;
+  PetscInt64      seed;
+  PetscInt        S;        /* draws per input */
+  PetscInt        d, m;     /* signal and measurement sizes */
+  PetscInt        capacity; /* rows the work arrays hold */
+  PetscReal      *eps;      /* [capacity x d] model output of the current step */
+  DpsSamplerStats stats;
+  PetscBool       setupcalled;
+  void           *data;
+};
+
+/* Work arrays for `rows` rows of the batch; types call it to size their own buffers too. */
+PETSC_INTERN PetscErrorCode DpsSamplerEnsureCapacity(DpsSampler, PetscInt);
+
+/* The normals of methods.md section 9 for (input, draw, step, stream) */
+PETSC_INTERN PetscErrorCode DpsSamplerNormals(DpsSampler, PetscInt, PetscInt, PetscInt, DpsStream, PetscInt, PetscReal[]);
+
+/* The shared DDPM pieces (methods.md section 1), written once for every sampler */
+PETSC_INTERN void DpsStepTweedie(const DpsStep *, PetscInt, const PetscReal[], const PetscReal[], PetscReal[]);
+PETSC_INTERN void DpsStepReverseMean(const DpsStep *, PetscInt, const PetscReal[], const PetscReal[], PetscReal[]);
+#endif

@@ -1,0 +1,397 @@
+/* CUDA + cuBLAS backend of the Gaussian-mixture score kernels (gmm_kernels.h, methods.md section 7).
+   Same math as gmm_cpu.c, in double precision. On the GPU the whole batch is one GEMM: the CPU groups rows so
+   that an input's result cannot depend on its neighbours; here results only have to agree with the CPU to a
+   tolerance (methods.md section 9), so nothing is gained by grouping. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cuda_runtime.h>
+#include <cublas_v2.h>
+#include "gmm_kernels.h"
+
+#define DPS_TWO_PI 6.283185307179586476925286766559
+/* A multiple of the warp size, as the reductions below assume; d is at most a few thousand, K about 25. */
+#define DPS_THREADS 256
+
+struct DpsGmmCuda {
+  int            K, d, device;
+  cudaStream_t   stream;
+  cublasHandle_t blas;
+  /* the prior, copied once */
+  double *logw, *mu, *var, *musq;
+  /* batch buffers for up to `cap` rows, carved from one allocation (`block`) that only grows */
+  int     cap;
+  double *block;
+  double *xv;   /* [2 cap x d]: x, then v right after the current batch's x rows */
+  double *gbar; /* [cap x d] */
+  double *out;  /* [cap x d] */
+  double *dots; /* [2 cap x K]: x mu^T, then v mu^T */
+  double *r, *ru, *coef;        /* [cap x K] responsibilities, r / u, JVP coefficients */
+  double *sru, *scoef, *gbarv; /* [cap] per-row sums */
+};
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Error reporting: the last failure of this thread, with the failing call's name. */
+
+static thread_local char dps_cuda_error[512] = "no CUDA error recorded";
+
+static void DpsCudaSetError(const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(dps_cuda_error, sizeof dps_cuda_error, fmt, ap);
+  va_end(ap);
+}
+
+/* "cudaMemcpyAsync(cu->x, ...)" -> "cudaMemcpyAsync": the arguments would only clutter the message */
+static void DpsCudaSetCallError(const char *call, const char *what)
+{
+  int n = (int)strcspn(call, "(");
+  DpsCudaSetError("%.*s failed: %s", n, call, what);
+}
+
+#define DPS_CUDA(call) \
+  do { \
+    cudaError_t dps_e_ = (call); \
+    if (dps_e_ != cudaSuccess) { \
+      DpsCudaSetCallError(#call, cudaGetErrorString(dps_e_)); \
+      return (int)dps_e_; \
+    } \
+  } while (0)
+
+#define DPS_CUBLAS(call) \
+  do { \
+    cublasStatus_t dps_s_ = (call); \
+    if (dps_s_ != CUBLAS_STATUS_SUCCESS) { \
+      DpsCudaSetCallError(#call, cublasGetStatusString(dps_s_)); \
+      return (int)dps_s_; \
+    } \
+  } while (0)
+
+/* A launch reports configuration errors only through cudaGetLastError(); execution errors surface at the
+   stream synchronisation that ends every call. */
+#define DPS_LAUNCHED(name) \
+  do { \
+    cudaError_t dps_e_ = cudaGetLastError(); \
+    if (dps_e_ != cudaSuccess) { \
+      DpsCudaSetError("launch of %s failed: %s", name, cudaGetErrorString(dps_e_)); \
+      return (int)dps_e_; \
+    } \
+  } while (0)
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Kernels: one block per row; rows are long (d) and K is short, so the block strides over both. */
+
+struct DpsSum {
+  __device__ double operator()(double a, double b) const { return a + b; }
+};
+struct DpsMax {
+  __device__ double operator()(double a, double b) const { return fmax(a, b); }
+};
+
+/* Reduce one value per thread over the block; every thread gets the result. */
+template <class Op>
+__device__ double DpsBlockReduce(double v, Op op, double identity)
+{
+  __shared__ double partial[32], result;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+
+  for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_down_sync(0xffffffffu, v, o));
+  __syncthreads(); /* a previous reduction may still be reading partial[] and result */
+  if (lane == 0) partial[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    v = lane < nwarps ? partial[lane] : identity;
+    for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_down_sync(0xffffffffu, v, o));
+    if (lane == 0) result = v;
+  }
+  __syncthreads();
+  return result;
+}
+
+__device__ inline double DpsNoise(double abar, double var) { return abar * var + 1.0 - abar; }
+
+/* Responsibilities from the dots x.mu_k: the softmax subtracts the row's largest logit so that exp never
+   overflows and the largest term is exactly 1. Also the row sum of r / u, which multiplies x in gbar. */
+__global__ void DpsResponsibilitiesKernel(int K, int d, double abar, const double *logw, const double *var, const double *musq, const double *x, const double *dots, double *r, double *ru, double *sru)
+{
+  const size_t  i  = blockIdx.x;
+  const double *xi = x + i * d, *Di = dots + i * K;
+  double       *ri = r + i * K, *rui = ru + i * K;
+  const double  s  = sqrt(abar);
+  double        xx = 0.0, lmax = -INFINITY, total = 0.0, sum_ru = 0.0;
+
+  for (int j = threadIdx.x; j < d; j += blockDim.x) xx += xi[j] * xi[j];
+  xx = DpsBlockReduce(xx, DpsSum(), 0.0);
+  /* each thread only revisits its own k, so ri needs no synchronisation between the passes */
+  for (int k = threadIdx.x; k < K; k += blockDim.x) {
+    double u    = DpsNoise(abar, var[k]);
+    double dist = xx - 2.0 * s * Di[k] + abar * musq[k];
+    double l    = logw[k] - 0.5 * d * log(DPS_TWO_PI * u) - 0.5 * dist / u;
+    ri[k]       = l;
+    lmax        = fmax(lmax, l);
+  }
+  lmax = DpsBlockReduce(lmax, DpsMax(), -INFINITY);
+  for (int k = threadIdx.x; k < K; k += blockDim.x) total += (ri[k] = exp(ri[k] - lmax));
+  total = DpsBlockReduce(total, DpsSum(), 0.0);
+  for (int k = threadIdx.x; k < K; k += blockDim.x) {
+    ri[k] /= total;
+    rui[k] = ri[k] / DpsNoise(abar, var[k]);
+    sum_ru += rui[k];
+  }
+  sum_ru = DpsBlockReduce(sum_ru, DpsSum(), 0.0);
+  if (threadIdx.x == 0) sru[i] = sum_ru;
+}
+
+/* In place: gbar = x sum_k ru_k - sqrt(abar) (ru mu), then eps = sqrt(1 - abar) gbar. */
+__global__ void DpsEpsKernel(int d, double abar, const double *x, const double *sru, double *gbar)
+{
+  const size_t  i  = blockIdx.x;
+  const double *xi = x + i * d;
+  double       *gi = gbar + i * d;
+  const double  s = sqrt(abar), c = sqrt(1.0 - abar), sr = sru[i];
+
+  for (int j = threadIdx.x; j < d; j += blockDim.x) gi[j] = c * (xi[j] * sr - s * gi[j]);
+}
+
+/* Finishes gbar in place (as DpsEpsKernel, unscaled) and forms, with gv_k = g_k . v = (x.v - s mu_k.v) / u_k,
+   the coefficients C_k = r_k gv_k / u_k of sum_k r_k g_k (g_k . v) = x sum_k C_k - s C mu,
+   their row sum, and gbar . v = sum_k r_k gv_k. */
+__global__ void DpsJvpCoefKernel(int K, int d, double abar, const double *var, const double *x, const double *v, const double *vdots, const double *r, const double *sru, double *gbar, double *coef, double *scoef, double *gbarv)
+{
+  const size_t  i  = blockIdx.x;
+  const double *xi = x + i * d, *vi = v + i * d, *Dvi = vdots + i * K, *ri = r + i * K;
+  double       *gi = gbar + i * d, *Ci = coef + i * K;
+  const double  s  = sqrt(abar), sr = sru[i];
+  double        xv = 0.0, sum_c = 0.0, sum_rgv = 0.0;
+
+  for (int j = threadIdx.x; j < d; j += blockDim.x) {
+    gi[j] = xi[j] * sr - s * gi[j];
+    xv += xi[j] * vi[j];
+  }
+  xv = DpsBlockReduce(xv, DpsSum(), 0.0);
+  for (int k = threadIdx.x; k < K; k += blockDim.x) {
+    double u  = DpsNoise(abar, var[k]);
+    double gv = (xv - s * Dvi[k]) / u;
+    Ci[k]     = ri[k] * gv / u;
+    sum_c += Ci[k];
+    sum_rgv += ri[k] * gv;
+  }
+  sum_c   = DpsBlockReduce(sum_c, DpsSum(), 0.0);
+  sum_rgv = DpsBlockReduce(sum_rgv, DpsSum(), 0.0);
+  if (threadIdx.x == 0) {
+    scoef[i] = sum_c;
+    gbarv[i] = sum_rgv;
+  }
+}
+
+/* In place on out = C mu: J v = sqrt(1-abar) [ v sum_k r_k/u_k - (x sum_k C_k - s C mu) + gbar (gbar . v) ]. */
+__global__ void DpsJvpKernel(int d, double abar, const double *x, const double *v, const double *gbar, const double *sru, const double *scoef, const double *gbarv, double *out)
+{
+  const size_t  i  = blockIdx.x;
+  const double *xi = x + i * d, *vi = v + i * d, *gi = gbar + i * d;
+  double       *oi = out + i * d;
+  const double  s = sqrt(abar), c = sqrt(1.0 - abar), sr = sru[i], sc = scoef[i], gv = gbarv[i];
+
+  for (int j = threadIdx.x; j < d; j += blockDim.x) oi[j] = c * (vi[j] * sr - (xi[j] * sc - s * oi[j]) + gi[j] * gv);
+}
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* GEMMs. Host and device arrays are row-major; a row-major [n x m] array is a column-major [m x n] one, so these
+   are the dgemm_ calls of gmm_cpu.c. */
+
+/* out[n x K] = rows[n x d] mu^T */
+static int DpsCudaDots(DpsGmmCuda *cu, int n, const double *rows, double *out)
+{
+  const double one = 1.0, zero = 0.0;
+  DPS_CUBLAS(cublasDgemm(cu->blas, CUBLAS_OP_T, CUBLAS_OP_N, cu->K, n, cu->d, &one, cu->mu, cu->d, rows, cu->d, &zero, out, cu->K));
+  return 0;
+}
+
+/* out[n x d] = coef[n x K] mu */
+static int DpsCudaCombine(DpsGmmCuda *cu, int n, const double *coef, double *out)
+{
+  const double one = 1.0, zero = 0.0;
+  DPS_CUBLAS(cublasDgemm(cu->blas, CUBLAS_OP_N, CUBLAS_OP_N, cu->d, n, cu->K, &one, cu->mu, cu->d, coef, cu->K, &zero, out, cu->d));
+  return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------------------ */
+
+static int DpsCudaReserve(DpsGmmCuda *cu, int nrows)
+{
+  const size_t n = (size_t)nrows, K = (size_t)cu->K, d = (size_t)cu->d;
+  void        *block;
+
+  if (nrows <= cu->cap) return 0;
+  /* the old buffers are idle: every call ends with a stream synchronisation */
+  DPS_CUDA(cudaFree(cu->block));
+  cu->block = NULL;
+  cu->cap   = 0;
+  DPS_CUDA(cudaMalloc(&block, sizeof(double) * n * (4 * d + 5 * K + 3)));
+  cu->block = (double *)block;
+  cu->xv    = cu->block;
+  cu->gbar  = cu->xv + 2 * n * d;
+  cu->out   = cu->gbar + n * d;
+  cu->dots  = cu->out + n * d;
+  cu->r     = cu->dots + 2 * n * K;
+  cu->ru    = cu->r + n * K;
+  cu->coef  = cu->ru + n * K;
+  cu->sru   = cu->coef + n * K;
+  cu->scoef = cu->sru + n;
+  cu->gbarv = cu->scoef + n;
+  cu->cap   = nrows;
+  return 0;
+}
+
+/* Shared start of Eps and Jvp: select the device, make room, upload x (and v) and compute r, r / u and the
+   unfinished gbar = ru mu. With v, x and v sit next to each other so that one GEMM gives both sets of dots. */
+static int DpsCudaBegin(DpsGmmCuda *cu, int nrows, double abar, const double *x, const double *v)
+{
+  const size_t bytes = sizeof(double) * (size_t)nrows * cu->d;
+  const int    nin   = v ? 2 : 1;
+  int          err;
+
+  if (!cu || nrows < 0 || !(abar >= 0.0 && abar <= 1.0)) {
+    DpsCudaSetError("DpsGmmCuda: invalid arguments (%s, nrows = %d, abar = %g)", cu ? "context" : "no context", nrows, abar);
+    return (int)cudaErrorInvalidValue;
+  }
+  /* a stale error of some unrelated runtime call would otherwise be blamed on our launches */
+  (void)cudaGetLastError();
+  DPS_CUDA(cudaSetDevice(cu->device));
+  if ((err = DpsCudaReserve(cu, nrows))) return err;
+  DPS_CUDA(cudaMemcpyAsync(cu->xv, x, bytes, cudaMemcpyHostToDevice, cu->stream));
+  if (v) DPS_CUDA(cudaMemcpyAsync(cu->xv + (size_t)nrows * cu->d, v, bytes, cudaMemcpyHostToDevice, cu->stream));
+  if ((err = DpsCudaDots(cu, nin * nrows, cu->xv, cu->dots))) return err;
+  DpsResponsibilitiesKernel<<<nrows, DPS_THREADS, 0, cu->stream>>>(cu->K, cu->d, abar, cu->logw, cu->var, cu->musq, cu->xv, cu->dots, cu->r, cu->ru, cu->sru);
+  DPS_LAUNCHED("DpsResponsibilitiesKernel");
+  return DpsCudaCombine(cu, nrows, cu->ru, cu->gbar);
+}
+
+static int DpsCudaEnd(DpsGmmCuda *cu, int nrows, const double *result, double *host)
+{
+  DPS_CUDA(cudaMemcpyAsync(host, result, sizeof(double) * (size_t)nrows * cu->d, cudaMemcpyDeviceToHost, cu->stream));
+  DPS_CUDA(cudaStreamSynchronize(cu->stream));
+  return 0;
+}
+
+extern "C" int DpsGmmCudaEps(DpsGmmCuda *cu, int nrows, double abar, const double *x, double *eps)
+{
+  int err;
+
+  if (nrows == 0) return 0;
+  if ((err = DpsCudaBegin(cu, nrows, abar, x, NULL))) return err;
+  DpsEpsKernel<<<nrows, DPS_THREADS, 0, cu->stream>>>(cu->d, abar, cu->xv, cu->sru, cu->gbar);
+  DPS_LAUNCHED("DpsEpsKernel");
+  return DpsCudaEnd(cu, nrows, cu->gbar, eps);
+}
+
+extern "C" int DpsGmmCudaJvp(DpsGmmCuda *cu, int nrows, double abar, const double *x, const double *v, double *out)
+{
+  const double *dx, *dv;
+  int           err;
+
+  if (nrows == 0) return 0;
+  if ((err = DpsCudaBegin(cu, nrows, abar, x, v))) return err;
+  dx = cu->xv;
+  dv = cu->xv + (size_t)nrows * cu->d;
+  DpsJvpCoefKernel<<<nrows, DPS_THREADS, 0, cu->stream>>>(cu->K, cu->d, abar, cu->var, dx, dv, cu->dots + (size_t)nrows * cu->K, cu->r, cu->sru, cu->gbar, cu->coef, cu->scoef, cu->gbarv);
+  DPS_LAUNCHED("DpsJvpCoefKernel");
+  if ((err = DpsCudaCombine(cu, nrows, cu->coef, cu->out))) return err;
+  DpsJvpKernel<<<nrows, DPS_THREADS, 0, cu->stream>>>(cu->d, abar, dx, dv, cu->gbar, cu->sru, cu->scoef, cu->gbarv, cu->out);
+  DPS_LAUNCHED("DpsJvpKernel");
+  return DpsCudaEnd(cu, nrows, cu->out, out);
+}
+
+/* ------------------------------------------------------------------------------------------------------------ */
+
+extern "C" int DpsGmmCudaDeviceCount(void)
+{
+  int         count = 0; /* without a driver, cudaGetDeviceCount fails and leaves count as it was */
+  cudaError_t e     = cudaGetDeviceCount(&count);
+
+  if (e != cudaSuccess) {
+    DpsCudaSetError("no CUDA device: %s", cudaGetErrorString(e));
+    (void)cudaGetLastError(); /* so that the next launch check does not report this */
+    return 0;
+  }
+  if (count == 0) DpsCudaSetError("no CUDA device: cudaGetDeviceCount found none");
+  return count;
+}
+
+static int DpsCudaUpload(double **dev, const double *host, size_t n, cudaStream_t stream)
+{
+  void *p;
+  DPS_CUDA(cudaMalloc(&p, sizeof(double) * n));
+  *dev = (double *)p;
+  DPS_CUDA(cudaMemcpyAsync(*dev, host, sizeof(double) * n, cudaMemcpyHostToDevice, stream));
+  return 0;
+}
+
+static int DpsCudaSetUp(DpsGmmCuda *cu, const DpsGmm *gmm)
+{
+  const size_t K = (size_t)gmm->K, d = (size_t)gmm->d;
+  int          err;
+
+  DPS_CUDA(cudaSetDevice(cu->device));
+  /* non-blocking: work that other libraries queue on the legacy default stream need not wait for ours */
+  DPS_CUDA(cudaStreamCreateWithFlags(&cu->stream, cudaStreamNonBlocking));
+  DPS_CUBLAS(cublasCreate(&cu->blas));
+  DPS_CUBLAS(cublasSetStream(cu->blas, cu->stream));
+  /* alpha and beta of the GEMMs are host scalars */
+  DPS_CUBLAS(cublasSetPointerMode(cu->blas, CUBLAS_POINTER_MODE_HOST));
+  if ((err = DpsCudaUpload(&cu->logw, gmm->logw, K, cu->stream))) return err;
+  if ((err = DpsCudaUpload(&cu->mu, gmm->mu, K * d, cu->stream))) return err;
+  if ((err = DpsCudaUpload(&cu->var, gmm->var, K, cu->stream))) return err;
+  if ((err = DpsCudaUpload(&cu->musq, gmm->musq, K, cu->stream))) return err;
+  /* the host prior may be freed once Create returns */
+  DPS_CUDA(cudaStreamSynchronize(cu->stream));
+  return 0;
+}
+
+extern "C" int DpsGmmCudaCreate(const DpsGmm *gmm, int device, DpsGmmCuda **cu)
+{
+  DpsGmmCuda *c;
+  int         err;
+
+  *cu = NULL;
+  if (!gmm || gmm->K < 1 || gmm->d < 1) {
+    DpsCudaSetError("DpsGmmCudaCreate: invalid mixture");
+    return (int)cudaErrorInvalidValue;
+  }
+  if (!(c = (DpsGmmCuda *)calloc(1, sizeof *c))) {
+    DpsCudaSetError("DpsGmmCudaCreate: out of host memory");
+    return (int)cudaErrorMemoryAllocation;
+  }
+  c->K      = gmm->K;
+  c->d      = gmm->d;
+  c->device = device;
+  if ((err = DpsCudaSetUp(c, gmm))) {
+    DpsGmmCudaDestroy(c); /* keeps the message of the failure */
+    return err;
+  }
+  *cu = c;
+  return 0;
+}
+
+/* Best effort, and silent: it also cleans up after a failed Create, whose message must survive. */
+extern "C" void DpsGmmCudaDestroy(DpsGmmCuda *cu)
+{
+  if (!cu) return;
+  if (cudaSetDevice(cu->device) == cudaSuccess) {
+    if (cu->stream) (void)cudaStreamSynchronize(cu->stream);
+    if (cu->blas) (void)cublasDestroy(cu->blas);
+    (void)cudaFree(cu->block);
+    (void)cudaFree(cu->logw);
+    (void)cudaFree(cu->mu);
+    (void)cudaFree(cu->var);
+    (void)cudaFree(cu->musq);
+    if (cu->stream) (void)cudaStreamDestroy(cu->stream);
+  }
+  (void)cudaGetLastError();
+  free(cu);
+}
+
+extern "C" const char *DpsGmmCudaError(void) { return dps_cuda_error; }
