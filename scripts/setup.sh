@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages dpsolve needs (only those missing), then configures and builds into build/.
+# Usage: scripts/setup.sh [extra cmake arguments, e.g. -DDPSOLVE_CUDA=ON]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(gcc make pkg-config cmake petsc-dev libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
+          python3 python3-numpy python3-h5py)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+cmake --build build -j"$(nproc)"
