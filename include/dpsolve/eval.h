@@ -21,4 +21,17 @@ PETSC_EXTERN PetscErrorCode DpsGMMPosteriorGetCovariance(DpsGMMPosterior, PetscI
    (seed, input): the mean over directions of the 1-D W1 distance of the projections. */
 PETSC_EXTERN PetscErrorCode DpsSlicedWasserstein(PetscInt, PetscInt, const PetscReal[], const PetscReal[], PetscInt, PetscInt64, PetscInt, PetscReal *);
 
+/* The MCGdiff Gaussian-mixture benchmark (methods.md section 7) */
+typedef struct {
+  PetscInt   dx, dy;            /* dy is ignored for inpaint (m = dx) */
+  char       operator_type[16]; /* cs or inpaint */
+  PetscReal  missing;           /* inpaint: fraction missing at random ... */
+  PetscInt   box[4];            /* ... or this box (row0, col0, height, width) on the 1 x dx grid */
+  PetscBool  hasbox;
+  PetscReal  sigma_y;           /* <= 0: u max(s), u ~ U(0, 1), as MCGdiff */
+  PetscInt64 seed;
+} DpsGMMProblemSpec;
+PETSC_EXTERN PetscErrorCode DpsGMMProblemCreate(const DpsGMMProblemSpec *, DpsScore *, DpsOperator *, PetscReal *);
+PETSC_EXTERN PetscErrorCode DpsGMMProblemDraw(const DpsGMMProblemSpec *, DpsScore, DpsOperator, PetscReal, PetscInt, PetscInt, PetscReal[], PetscReal[]);
+
 #endif
