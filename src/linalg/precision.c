@@ -86,6 +86,22 @@ PetscErrorCode DpsPrecisionSetCoefficients(DpsPrecision P, PetscReal a, PetscRea
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode DpsPrecisionPerturbation(DpsPrecision P, const PetscReal e1[], PetscReal e2[], Vec z)
+{
+  PetscScalar *za;
+  PetscInt     m, n;
+  PetscReal    sa = PetscSqrtReal(P->a), sb = PetscSqrtReal(P->b);
+
+  PetscFunctionBegin;
+  PetscCall(DpsOperatorGetSizes(P->op, &m, &n));
+  for (PetscInt l = 0; l < m; l++) e2[l] *= sb;
+  PetscCall(VecGetArrayWrite(z, &za));
+  PetscCall(DpsOperatorApplyTransposeArray(P->op, e2, za));
+  for (PetscInt j = 0; j < n; j++) za[j] += sa * e1[j];
+  PetscCall(VecRestoreArrayWrite(z, &za));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsPrecisionGetMat(DpsPrecision P, Mat *M)
 {
   PetscFunctionBegin;

@@ -9,6 +9,9 @@ typedef struct _n_DpsPrecision *DpsPrecision;
 
 PETSC_EXTERN PetscErrorCode DpsPrecisionCreate(DpsOperator, DpsPrecision *);
 PETSC_EXTERN PetscErrorCode DpsPrecisionSetCoefficients(DpsPrecision, PetscReal, PetscReal);
+/* PW-CG (methods.md section 3): z = sqrt(a) e1 + sqrt(b) A^T e2 for standard normal e1 [n], e2 [m], so that
+   cov(z) = Lambda and Lambda^{-1} z ~ N(0, Lambda^{-1}). e2 is overwritten. */
+PETSC_EXTERN PetscErrorCode DpsPrecisionPerturbation(DpsPrecision, const PetscReal[], PetscReal[], Vec);
 PETSC_EXTERN PetscErrorCode DpsPrecisionGetMat(DpsPrecision, Mat *);
 /* A KSPCG on Lambda with its own options prefix ("mean_", "noise_"): -mean_ksp_rtol, -noise_pc_type, ... */
 PETSC_EXTERN PetscErrorCode DpsPrecisionCreateKSP(DpsPrecision, const char[], KSP *);

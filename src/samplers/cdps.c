@@ -110,15 +110,10 @@ static PetscErrorCode DpsSamplerStep_CDPS(DpsSampler s, const DpsStep *st, Petsc
         /* the last step returns the mean of the final Gaussian */
         PetscCall(DpsSamplerCDPSSolve(s, c->mean, c->rhs, c->sol));
       } else {
-        PetscScalar *z;
-        /* PW-CG perturbation z = e1 sqrt(a) + A^T e2 / sqrt(Sigma), so cov(z) = Lambda_t and cov(Lambda^{-1} z) = Lambda^{-1} */
-        PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_MEAS_NOISE, m, c->wm));
-        for (PetscInt l = 0; l < m; l++) c->wm[l] /= PetscSqrtReal(Sigma);
-        PetscCall(VecGetArrayWrite(c->z, &z));
-        PetscCall(DpsOperatorApplyTransposeArray(s->op, c->wm, z));
+        /* PW-CG perturbation z = e1 / s_t + A^T e2 / sqrt(Sigma): cov(z) = Lambda_t, cov(Lambda_t^{-1} z) = Lambda_t^{-1} */
         PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_PRIOR_NOISE, d, c->wd));
-        for (PetscInt e = 0; e < d; e++) z[e] += PetscSqrtReal(a) * c->wd[e];
-        PetscCall(VecRestoreArrayWrite(c->z, &z));
+        PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_MEAS_NOISE, m, c->wm));
+        PetscCall(DpsPrecisionPerturbation(c->Lambda, c->wd, c->wm, c->z));
         if (c->solves == 1) {
           /* one solve: Lambda x = rhs + z has the same law as mean + noise, at half the cost */
           PetscCall(VecAXPY(c->rhs, 1.0, c->z));
