@@ -14,6 +14,8 @@ PETSC_EXTERN PetscErrorCode DpsGMMPosteriorDestroy(DpsGMMPosterior *);
 PETSC_EXTERN PetscErrorCode DpsGMMPosteriorCondition(DpsGMMPosterior, const PetscReal[], const PetscReal **, const PetscReal **);
 /* S exact draws [S x d] from the conditioned posterior, addressed by (seed, input, stream) */
 PETSC_EXTERN PetscErrorCode DpsGMMPosteriorSample(DpsGMMPosterior, PetscInt64, PetscInt, PetscInt, PetscInt, PetscReal[]);
+/* S draws [S x d] from the prior itself, addressed by (seed, input, stream) */
+PETSC_EXTERN PetscErrorCode DpsGMMPriorSample(DpsScore, PetscInt64, PetscInt, PetscInt, PetscInt, PetscReal[]);
 /* The dense covariance C_k [d x d] of component k, for tests */
 PETSC_EXTERN PetscErrorCode DpsGMMPosteriorGetCovariance(DpsGMMPosterior, PetscInt, PetscReal[]);
 

@@ -15,6 +15,7 @@ typedef enum {
   DPS_STREAM_EXACT_A     = 16, /* eval: exact posterior draws compared with the method */
   DPS_STREAM_EXACT_B     = 17, /* eval: the second exact set, for the floor */
   DPS_STREAM_DIRECTIONS  = 18, /* eval: sliced-Wasserstein directions */
+  DPS_STREAM_PRIOR_DRAWS = 19, /* eval: prior samples, the reference a sampler must beat */
   DPS_STREAM_PROBLEM     = 32  /* simulate: prior, operator, ground truth */
 } DpsStream;
 

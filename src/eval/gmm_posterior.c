@@ -131,6 +131,41 @@ PetscErrorCode DpsGMMPosteriorCondition(DpsGMMPosterior P, const PetscReal y[], 
   PetscFunctionReturn(0);
 }
 
+/* A component index from the weights by one uniform */
+static PetscErrorCode DpsCategorical(DpsRandomAddress a, PetscInt K, const PetscReal w[], PetscInt *k)
+{
+  PetscReal u, c = 0.0;
+
+  PetscFunctionBegin;
+  PetscCall(DpsRandomUniforms(a, 1, &u));
+  *k = K - 1;
+  for (PetscInt j = 0; j < K; j++) {
+    c += w[j];
+    if (u < c) {
+      *k = j;
+      break;
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsGMMPriorSample(DpsScore prior, PetscInt64 seed, PetscInt input, PetscInt stream, PetscInt S, PetscReal x[])
+{
+  PetscInt         K, d, k;
+  const PetscReal *w, *mu, *var;
+
+  PetscFunctionBegin;
+  PetscCall(DpsScoreGMMGetPrior(prior, &K, &d, &w, &mu, &var));
+  for (PetscInt s = 0; s < S; s++) {
+    DpsRandomAddress a = {seed, input, s, 0, (DpsStream)stream};
+    PetscCall(DpsCategorical(a, K, w, &k));
+    a.step = 1;
+    PetscCall(DpsRandomNormals(a, d, x + s * d));
+    for (PetscInt e = 0; e < d; e++) x[s * d + e] = mu[k * d + e] + PetscSqrtReal(var[k]) * x[s * d + e];
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsGMMPosteriorSample(DpsGMMPosterior P, PetscInt64 seed, PetscInt input, PetscInt stream, PetscInt S, PetscReal x[])
 {
   const PetscInt d = P->d;
@@ -139,17 +174,10 @@ PetscErrorCode DpsGMMPosteriorSample(DpsGMMPosterior P, PetscInt64 seed, PetscIn
   PetscFunctionBegin;
   PetscCall(PetscBLASIntCast(d, &bd));
   for (PetscInt s = 0; s < S; s++) {
-    DpsRandomAddress a = {seed, input, s, 0, (DpsStream)stream};
-    PetscReal        u, c = 0.0, *xs = x + s * d;
-    PetscInt         k = P->K - 1;
-    PetscCall(DpsRandomUniforms(a, 1, &u));
-    for (PetscInt j = 0; j < P->K; j++) {
-      c += P->wt[j];
-      if (u < c) {
-        k = j;
-        break;
-      }
-    }
+    DpsRandomAddress a  = {seed, input, s, 0, (DpsStream)stream};
+    PetscReal       *xs = x + s * d;
+    PetscInt         k;
+    PetscCall(DpsCategorical(a, P->K, P->wt, &k));
     a.step = 1;
     PetscCall(DpsRandomNormals(a, d, xs));
     /* x = m_k + L^{-T} z has covariance (L L^T)^{-1} = C_k */

@@ -70,28 +70,11 @@ static PetscErrorCode Sample(Problem *p, const char *options, PetscInt64 seed, P
   PetscFunctionReturn(0);
 }
 
-/* Prior draws, by their own stream: a categorical component, then mu_k + sqrt(v_k) z */
+/* Prior draws, by their own stream */
 static PetscErrorCode PriorSamples(Problem *p, PetscInt64 seed, PetscReal x[])
 {
-  PetscInt         K, d;
-  const PetscReal *w, *mu, *var;
-
   PetscFunctionBegin;
-  PetscCall(DpsScoreGMMGetPrior(p->prior, &K, &d, &w, &mu, &var));
-  for (PetscInt s = 0; s < S; s++) {
-    DpsRandomAddress a = {seed, 99, s, 0, DPS_STREAM_EXACT_B};
-    PetscReal        u, c = 0.0;
-    PetscInt         k = K - 1;
-    PetscCall(DpsRandomUniforms(a, 1, &u));
-    for (PetscInt j = 0; j < K; j++)
-      if (u < (c += w[j])) {
-        k = j;
-        break;
-      }
-    a.step = 1;
-    PetscCall(DpsRandomNormals(a, d, x + s * d));
-    for (PetscInt e = 0; e < d; e++) x[s * d + e] = mu[k * d + e] + PetscSqrtReal(var[k]) * x[s * d + e];
-  }
+  PetscCall(DpsGMMPriorSample(p->prior, seed, 99, DPS_STREAM_PRIOR_DRAWS, S, x));
   PetscFunctionReturn(0);
 }
 

@@ -1,0 +1,125 @@
+#!/bin/bash
+# cli_bad_input: wrong input, wrong options and existing outputs make dpsolve fail with a message that names
+# what was wrong (file, dataset, option, value), and never touch the files that were there before.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+QUICK=(-samples 4 -steps 10 -run_view 0 -progress 0)
+
+dps 1 sim.log simulate -output in.h5 -dx 8 -dy 2 -inputs 7 -seed 0
+dps 1 good.log run -input in.h5 -output good.h5 "${QUICK[@]}"
+M=$("$PYTHON" -c 'import h5py; print(h5py.File("in.h5", "r")["y"].shape[1])')
+[ "$M" = 2 ] || fail "simulate -dy 2 wrote /y with m = $M"
+
+# the broken inputs: copies of in.h5 with one thing changed
+"$PYTHON" - <<'EOF'
+import shutil, h5py, numpy as np
+def broken(name, change):
+    shutil.copy("in.h5", name)
+    with h5py.File(name, "r+") as f:
+        change(f)
+def no_y_x0(f):
+    del f["y"]; del f["x0"]
+def y_3dims(f):
+    y = f["y"][...]; del f["y"]; f["y"] = y[:, :, None]
+def y_wrong_m(f):
+    y = f["y"][...]; del f["y"]; f["y"] = np.zeros((y.shape[0], y.shape[1] + 1))
+def nan_at(i):
+    def change(f):
+        y = f["y"][...]; y[i, 1] = np.nan; f["y"][...] = y
+    return change
+broken("noyx0.h5", no_y_x0)
+broken("nomeans.h5", lambda f: f["prior"].__delitem__("means"))
+broken("y3dims.h5", y_3dims)
+broken("ywrongm.h5", y_wrong_m)
+broken("ynan4.h5", nan_at(4))
+broken("ynan5.h5", nan_at(5))
+EOF
+
+# snapshot of every file here (name and sha256): a failed command must leave it exactly as it was, with no new
+# file (no output, no .partial)
+snapshot() { find . -maxdepth 1 -type f -name '*.h5*' -print0 | sort -z | xargs -0 sha256sum; }
+unchanged() { # unchanged CASE: compare with the snapshot taken before the case
+  snapshot >after.sum
+  if ! diff before.sum after.sum >&2; then fail "$1: the files changed (above: < before, > after)"; fi
+}
+fails_cleanly() { # fails_cleanly CASE NP verb options...: fails non-zero, through PETSc's error handler, files untouched
+  local case=$1 np=$2
+  shift 2
+  snapshot >before.sum
+  dps_fails "$np" "$case.log" "$@"
+  expect_in "$case.log" "PETSC ERROR"
+  unchanged "$case"
+}
+
+# (a) missing datasets
+fails_cleanly noyx0 1 run -input noyx0.h5 -output out.h5 "${QUICK[@]}"
+expect_in noyx0.log noyx0.h5 /y
+fails_cleanly nomeans 1 run -input nomeans.h5 -output out.h5 "${QUICK[@]}"
+expect_in nomeans.log nomeans.h5 /prior/means
+
+# (b) wrong shapes
+fails_cleanly y3dims 1 run -input y3dims.h5 -output out.h5 "${QUICK[@]}"
+expect_in y3dims.log y3dims.h5 /y "3 dims" "expected 2"
+fails_cleanly ywrongm 1 run -input ywrongm.h5 -output out.h5 "${QUICK[@]}"
+expect_in ywrongm.log ywrongm.h5 /y "expected m = $M"
+
+# (c) NaN in /y: the file, the dataset and the input, also when the input is on rank 1 (inputs 4..6 of 7)
+fails_cleanly ynan4 1 run -input ynan4.h5 -output out.h5 "${QUICK[@]}"
+expect_in ynan4.log ynan4.h5 /y "input 4"
+expect_in -i ynan4.log nan
+fails_cleanly ynan5 2 run -input ynan5.h5 -output out.h5 "${QUICK[@]}"
+expect_in ynan5.log ynan5.h5 /y "input 5"
+expect_in -i ynan5.log nan
+
+# (d) options: a misspelt name is refused before anything is written; so is a value of the wrong type
+fails_cleanly misspelt 1 run -input in.h5 -output out.h5 -samplr_type cdps "${QUICK[@]}"
+expect_in misspelt.log -samplr_type "-samplr_type cdps"
+fails_cleanly misspelt2 2 run -input in.h5 -output out.h5 -samplr_type cdps "${QUICK[@]}"
+expect_in misspelt2.log -samplr_type
+fails_cleanly illtyped 1 run -input in.h5 -output out.h5 -samples abc -steps 10 -run_view 0 -progress 0
+expect_in illtyped.log abc
+fails_cleanly evalmisspelt 1 eval -input in.h5 -output good.h5 -eval_direction 10
+expect_in evalmisspelt.log -eval_direction
+fails_cleanly simmisspelt 1 simulate -output new.h5 -inptus 3
+expect_in simmisspelt.log -inptus
+
+# (e) an existing output is kept without -force; with -force it is replaced
+cp good.h5 out.h5
+fails_cleanly exists 1 run -input in.h5 -output out.h5 "${QUICK[@]}" -seed 1
+expect_in exists.log out.h5 -force
+fails_cleanly exists2 2 run -input in.h5 -output out.h5 "${QUICK[@]}" -seed 1
+expect_in exists2.log out.h5 -force
+fails_cleanly simexists 1 simulate -output in.h5 -inputs 3 -seed 9
+expect_in simexists.log in.h5 -force
+dps 1 force.log run -input in.h5 -output out.h5 "${QUICK[@]}" -seed 1 -force
+cmp -s good.h5 out.h5 && fail "run -force did not replace out.h5"
+differ_datasets good.h5 out.h5 /samples
+same_datasets in.h5 out.h5 /y /x0
+[ ! -e out.h5.partial ] || fail "run -force left out.h5.partial behind"
+
+# (f) a run that fails does not damage an existing output, even with -force: a failure while reading the input,
+# and a failure in the middle of sampling (the CG solve may not reach its tolerance in one iteration)
+fails_cleanly forcenan 1 run -input ynan4.h5 -output out.h5 "${QUICK[@]}" -force
+expect_in forcenan.log ynan4.h5 /y "input 4"
+fails_cleanly midway 1 run -input in.h5 -output out.h5 "${QUICK[@]}" -force -mean_ksp_max_it 1 -mean_ksp_error_if_not_converged
+expect_in midway.log KSPSolve
+
+# (g) eval keeps an existing /eval group without -force
+dps 1 eval.log eval -input in.h5 -output good.h5 -eval_directions 20
+fails_cleanly evalexists 1 eval -input in.h5 -output good.h5 -eval_directions 20
+expect_in evalexists.log good.h5 /eval -force
+fails_cleanly evalexists2 2 eval -input in.h5 -output good.h5 -eval_directions 20
+expect_in evalexists2.log good.h5 /eval -force
+dps 2 evalforce.log eval -input in.h5 -output good.h5 -eval_directions 30 -force
+"$PYTHON" -c 'import h5py, sys; sys.exit(h5py.File("good.h5", "r")["eval"].attrs["directions"] != 30)' || fail "eval -force did not replace /eval"
+
+# (h) missing files
+fails_cleanly noinput 1 run -input nosuchfile.h5 -output out2.h5 "${QUICK[@]}"
+expect_in noinput.log nosuchfile.h5
+fails_cleanly noinput2 2 run -input nosuchfile.h5 -output out2.h5 "${QUICK[@]}"
+expect_in noinput2.log nosuchfile.h5
+fails_cleanly evalnooutput 1 eval -input in.h5 -output nosuchrun.h5
+expect_in evalnooutput.log nosuchrun.h5
+
+echo "PASS: $TEST_NAME"

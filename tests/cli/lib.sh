@@ -1,0 +1,85 @@
+# Shared helpers of the command-line tests (sourced by the cli_*.sh scripts; not a test itself).
+# Every script is called as: bash script.sh DPSOLVE MPIEXEC PYTHON [H5DIFF]
+# and works in a fresh temporary directory that is removed on exit.
+
+DPSOLVE=${1:?usage: script.sh DPSOLVE MPIEXEC PYTHON [H5DIFF]}
+MPIEXEC=${2:?missing the mpiexec path}
+PYTHON=${3:?missing the python path}
+H5DIFF=${4:-h5diff}
+TEST_NAME=$(basename "$0" .sh)
+
+# numpy and h5py make and inspect the HDF5 files: without them the test is skipped (ctest SKIP_RETURN_CODE 77)
+if ! "$PYTHON" -c 'import numpy, h5py' 2>/dev/null; then
+  echo "$TEST_NAME: SKIP: $PYTHON has no numpy/h5py"
+  exit 77
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/${TEST_NAME}.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"
+
+fail() {
+  echo "FAIL: $TEST_NAME: $*" >&2
+  exit 1
+}
+
+# run the program on NP ranks, output to LOG; a failure shows the log and stops the test
+dps() { # dps NP LOG verb options...
+  local np=$1 log=$2
+  shift 2
+  if ! "$MPIEXEC" -n "$np" "$DPSOLVE" "$@" >"$log" 2>&1; then
+    cat "$log" >&2
+    fail "dpsolve $* (on $np ranks) failed, see above"
+  fi
+}
+
+# run the program on NP ranks and expect it to fail (non-zero exit); the combined output goes to LOG
+dps_fails() { # dps_fails NP LOG verb options...
+  local np=$1 log=$2 rc=0
+  shift 2
+  "$MPIEXEC" -n "$np" "$DPSOLVE" "$@" >"$log" 2>&1 || rc=$?
+  if [ "$rc" -eq 0 ]; then
+    cat "$log" >&2
+    fail "dpsolve $* (on $np ranks) succeeded, expected a failure"
+  fi
+}
+
+# the log holds each fixed string (grep -F); -i as the first argument makes the match case-insensitive
+expect_in() { # expect_in [-i] LOG string...
+  local flags=-qF
+  if [ "$1" = -i ]; then
+    flags=-qiF
+    shift
+  fi
+  local log=$1
+  shift
+  for s in "$@"; do
+    if ! grep $flags -- "$s" "$log"; then
+      cat "$log" >&2
+      fail "the output above ($log) does not contain '$s'"
+    fi
+  done
+}
+
+# h5diff with no tolerance, dataset by dataset: 0 = identical; 1 = different; 2 = error (missing dataset, ...)
+same_datasets() { # same_datasets A.h5 B.h5 dataset...
+  local a=$1 b=$2 rc
+  shift 2
+  for ds in "$@"; do
+    rc=0
+    "$H5DIFF" "$a" "$b" "$ds" "$ds" >h5diff.log 2>&1 || rc=$?
+    if [ "$rc" -ne 0 ]; then
+      head -n 20 h5diff.log >&2
+      fail "$a and $b differ in $ds (h5diff exit $rc)"
+    fi
+  done
+}
+
+differ_datasets() { # differ_datasets A.h5 B.h5 dataset: h5diff must find differences (exit 1, not an error)
+  local rc=0
+  "$H5DIFF" "$1" "$2" "$3" "$3" >h5diff.log 2>&1 || rc=$?
+  if [ "$rc" -ne 1 ]; then
+    cat h5diff.log >&2
+    fail "expected $1 and $2 to differ in $3 (h5diff exit $rc, 1 expected)"
+  fi
+}
