@@ -28,6 +28,20 @@ static PetscErrorCode DpsAppRun(MPI_Comm comm)
   PetscFunctionReturn(0);
 }
 
+/* One clear line per error instead of PETSc's full traceback with its configure options: the message already
+   names the file, dataset, option and value. -dps_traceback restores PETSc's handler. */
+static PetscErrorCode DpsErrorHandler(MPI_Comm comm, int line, const char *func, const char *file, PetscErrorCode n, PetscErrorType p, const char *mess, void *ctx)
+{
+  PetscMPIInt rank = 0;
+
+  if (p == PETSC_ERROR_INITIAL) {
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (mess && mess[0]) fprintf(stderr, "dpsolve error (rank %d): %s\n", rank, mess);
+    else fprintf(stderr, "dpsolve error (rank %d): PETSc error %d in %s() at %s:%d\n", rank, (int)n, func, file, line);
+  }
+  return n;
+}
+
 int main(int argc, char **argv)
 {
   const char *verb = NULL;
@@ -40,6 +54,11 @@ int main(int argc, char **argv)
   }
   PetscCall(PetscInitialize(&argc, &argv, NULL, usage));
   PetscCall(DpsInitializePackage());
+  {
+    PetscBool traceback = PETSC_FALSE;
+    PetscCall(PetscOptionsGetBool(NULL, NULL, "-dps_traceback", &traceback, NULL));
+    if (!traceback) PetscCall(PetscPushErrorHandler(DpsErrorHandler, NULL));
+  }
   if (!verb) {
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s", usage));
     PetscCall(PetscFinalize());

@@ -280,8 +280,9 @@ PetscErrorCode DpsH5ReadStringAttribute(hid_t file, const char fname[], const ch
     size_t sz = H5Tget_size(type);
     char  *tmp;
     PetscCall(PetscCalloc1(sz + 1, &tmp));
+    /* one more byte than stored: null-padded strings (h5py's fixed-length bytes) fill their whole size */
     mem = H5Tcopy(H5T_C_S1);
-    H5Tset_size(mem, sz);
+    H5Tset_size(mem, sz + 1);
     err = H5Aread(attr, mem, tmp);
     PetscCall(PetscStrncpy(buf, tmp, len));
     PetscCall(PetscFree(tmp));
