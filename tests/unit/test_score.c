@@ -1,0 +1,176 @@
+/* unit_score: the Gaussian-mixture DpsScore (methods.md section 7) through the object API.
+   - DpsScoreEps against -sqrt(1 - abar) grad log p_t, the gradient taken here by a fourth-order central finite
+     difference of log p_t(x) = logsumexp_k(log w_k - d/2 log(2 pi u_k) - |x - sqrt(abar) mu_k|^2 / (2 u_k)),
+     u_k = abar v_k + 1 - abar, evaluated in long double (relative error per row < 1e-6)
+   - DpsScoreJVP against a central difference of DpsScoreEps, and <u, JVP(v)> = <VJP(u), v>
+   - a batch of rows equals the rows evaluated one at a time (group size 1), bitwise
+   - DpsScoreGetCounts counts rows
+   Run on several ranks, every rank computes the same numbers; they must agree bitwise across ranks (MPI max/min). */
+#include <dpsolve/dpsolve.h>
+#include "unittest.h"
+
+enum { K = 4, D = 5, NROWS = 7 };
+
+static PetscReal w[K], mu[K * D], var[K];
+
+/* log p_t(x) of the diffused mixture, in long double, normalised weights */
+static long double LogPt(const long double x[], double abar)
+{
+  long double l[K], lmax = -INFINITY, s = 0.0L, wsum = 0.0L;
+  for (int k = 0; k < K; k++) wsum += w[k];
+  for (int k = 0; k < K; k++) {
+    long double u = (long double)abar * var[k] + 1.0L - (long double)abar, dist = 0.0L;
+    for (int j = 0; j < D; j++) {
+      long double c = x[j] - sqrtl((long double)abar) * mu[k * D + j];
+      dist += c * c;
+    }
+    l[k] = logl(w[k] / wsum) - 0.5L * D * logl(2.0L * 3.14159265358979323846264338327950288L * u) - dist / (2.0L * u);
+    if (l[k] > lmax) lmax = l[k];
+  }
+  for (int k = 0; k < K; k++) s += expl(l[k] - lmax);
+  return lmax + logl(s);
+}
+
+/* grad log p_t by the five-point stencil, step h per coordinate */
+static void GradLogPtFD(const PetscReal x[], double abar, double h, double g[])
+{
+  for (int j = 0; j < D; j++) {
+    long double xp[D], f[4];
+    const double off[4] = {-2, -1, 1, 2};
+    for (int o = 0; o < 4; o++) {
+      for (int i = 0; i < D; i++) xp[i] = x[i];
+      xp[j] += off[o] * h;
+      f[o] = LogPt(xp, abar);
+    }
+    g[j] = (double)((f[0] - 8.0L * f[1] + 8.0L * f[2] - f[3]) / (12.0L * h));
+  }
+}
+
+static double Norm(int n, const double a[])
+{
+  double s = 0;
+  for (int i = 0; i < n; i++) s += a[i] * a[i];
+  return sqrt(s);
+}
+
+int main(int argc, char **argv)
+{
+  DpsTestRng       rng;
+  DpsScore         score;
+  const PetscReal  abars[4] = {0.9999, 0.9, 0.4, 0.02};
+  PetscReal        x[NROWS * D], v[NROWS * D], u[NROWS * D], eps[NROWS * D], jv[NROWS * D], vj[NROWS * D], one[D], xp[NROWS * D], xm[NROWS * D], ep[NROWS * D], em[NROWS * D];
+  PetscReal        all[4][3 * NROWS * D]; /* everything computed, for the cross-rank comparison */
+  PetscInt64       neps = 0, njvp = 0, nvjp = 0, ceps, cjvp, cvjp;
+  double           worst_eps = 0, worst_jvp = 0, worst_adj = 0;
+  PetscInt         batch_mismatch = 0, cross_mismatch = 0, dim;
+  PetscMPIInt      size;
+
+  PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+
+  /* a prior with unequal weights and variances; the same on every rank (the test's own seeded generator) */
+  DpsTestRngSeed(&rng, 77);
+  for (int k = 0; k < K; k++) {
+    w[k]   = 0.2 + DpsTestUniform(&rng);
+    var[k] = 0.05 + 1.5 * DpsTestUniform(&rng);
+    for (int j = 0; j < D; j++) mu[k * D + j] = 2.0 * DpsTestNormal(&rng);
+  }
+  PetscCall(DpsScoreCreate(PETSC_COMM_SELF, &score));
+  PetscCall(DpsScoreSetType(score, DPSSCOREGMM));
+  PetscCall(DpsScoreGMMSetPrior(score, K, D, w, mu, var));
+  PetscCall(DpsScoreSetBackend(score, DPS_BACKEND_CPU)); /* -score_backend cuda checks the GPU against the same truth */
+  PetscCall(DpsScoreSetFromOptions(score));
+  PetscCall(DpsScoreSetGroupSize(score, 1));
+  PetscCall(DpsScoreSetUp(score));
+  PetscCall(DpsScoreGetDimension(score, &dim));
+  DPS_CHECK(dim == D, "dimension %" PetscInt_FMT ", expected %d", dim, D);
+
+  for (int a = 0; a < 4; a++) {
+    const double abar = abars[a], s = sqrt(abar), c = sqrt(1.0 - abar);
+    /* rows: near each diffused mean, one between them, and one far out */
+    for (int i = 0; i < NROWS; i++)
+      for (int j = 0; j < D; j++) {
+        double base = i < K ? s * mu[i * D + j] : (i == K ? 0.5 * s * (mu[j] + mu[D + j]) : (i == K + 1 ? 0.0 : 6.0 * s * mu[j]));
+        x[i * D + j] = base + 0.7 * DpsTestNormal(&rng);
+        v[i * D + j] = DpsTestNormal(&rng);
+        u[i * D + j] = DpsTestNormal(&rng);
+      }
+    PetscCall(DpsScoreEps(score, NROWS, 500, abar, x, eps));
+    neps += NROWS;
+    /* eps = -sqrt(1 - abar) grad log p_t */
+    for (int i = 0; i < NROWS; i++) {
+      double g[D], diff[D], rel;
+      double umin = INFINITY;
+      for (int k = 0; k < K; k++) umin = PetscMin(umin, abar * var[k] + 1 - abar);
+      GradLogPtFD(x + i * D, abar, 1e-3 * sqrt(umin), g);
+      for (int j = 0; j < D; j++) {
+        g[j]    = -c * g[j];
+        diff[j] = eps[i * D + j] - g[j];
+      }
+      rel       = Norm(D, diff) / Norm(D, g);
+      worst_eps = PetscMax(worst_eps, rel);
+      DPS_CHECK(rel < 1e-6, "abar %g row %d: eps differs from -sqrt(1-abar) grad log p_t (finite differences) by %g relative", abar, i, rel);
+      /* the same row alone (group size 1: a row never depends on the others) */
+      PetscCall(DpsScoreEps(score, 1, 500, abar, x + i * D, one));
+      neps += 1;
+      for (int j = 0; j < D; j++) batch_mismatch += one[j] != eps[i * D + j];
+    }
+    /* JVP against a central difference of eps, and the adjoint identity with the VJP */
+    {
+      const double h = 1e-5;
+      for (int e = 0; e < NROWS * D; e++) {
+        xp[e] = x[e] + h * v[e];
+        xm[e] = x[e] - h * v[e];
+      }
+      PetscCall(DpsScoreEps(score, NROWS, 500, abar, xp, ep));
+      PetscCall(DpsScoreEps(score, NROWS, 500, abar, xm, em));
+      neps += 2 * NROWS;
+      PetscCall(DpsScoreJVP(score, NROWS, 500, abar, x, v, jv));
+      njvp += NROWS;
+      PetscCall(DpsScoreVJP(score, NROWS, 500, abar, x, u, vj));
+      nvjp += NROWS;
+      for (int i = 0; i < NROWS; i++) {
+        double fd[D], diff[D], rel, lhs = 0, rhs = 0, scale;
+        for (int j = 0; j < D; j++) {
+          fd[j]   = (ep[i * D + j] - em[i * D + j]) / (2 * h);
+          diff[j] = jv[i * D + j] - fd[j];
+          lhs += u[i * D + j] * jv[i * D + j];
+          rhs += vj[i * D + j] * v[i * D + j];
+        }
+        rel       = Norm(D, diff) / PetscMax(Norm(D, fd), 1e-300);
+        worst_jvp = PetscMax(worst_jvp, rel);
+        DPS_CHECK(rel < 1e-6, "abar %g row %d: JVP differs from the central difference of eps by %g relative", abar, i, rel);
+        scale     = Norm(D, u + i * D) * Norm(D, jv + i * D) + Norm(D, vj + i * D) * Norm(D, v + i * D);
+        worst_adj = PetscMax(worst_adj, fabs(lhs - rhs) / scale);
+        DPS_CHECK(fabs(lhs - rhs) <= 1e-12 * scale, "abar %g row %d: <u, JVP v> = %.17g but <VJP u, v> = %.17g", abar, i, lhs, rhs);
+      }
+    }
+    for (int e = 0; e < NROWS * D; e++) {
+      all[a][e]                 = eps[e];
+      all[a][NROWS * D + e]     = jv[e];
+      all[a][2 * NROWS * D + e] = vj[e];
+    }
+  }
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "gmm K = %d, d = %d, 4 noise levels x %d rows: eps vs finite-difference score max relative error %.2e; JVP vs central difference %.2e; |<u,Jv> - <J^Tu,v>| relative %.2e; batch vs single-row mismatches %" PetscInt_FMT "\n", K, D, NROWS,
+                        worst_eps, worst_jvp, worst_adj, batch_mismatch));
+  DPS_CHECK(batch_mismatch == 0, "%" PetscInt_FMT " values differ between a batch and single-row evaluation with group size 1", batch_mismatch);
+
+  PetscCall(DpsScoreGetCounts(score, &ceps, &cjvp, &cvjp));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "counts: eps %" PetscInt64_FMT " (expected %" PetscInt64_FMT "), jvp %" PetscInt64_FMT " (%" PetscInt64_FMT "), vjp %" PetscInt64_FMT " (%" PetscInt64_FMT ")\n", ceps, neps, cjvp, njvp, cvjp, nvjp));
+  DPS_CHECK(ceps == neps && cjvp == njvp && cvjp == nvjp, "row counts eps/jvp/vjp %" PetscInt64_FMT "/%" PetscInt64_FMT "/%" PetscInt64_FMT ", expected %" PetscInt64_FMT "/%" PetscInt64_FMT "/%" PetscInt64_FMT, ceps, cjvp, cvjp, neps, njvp, nvjp);
+
+  /* every rank computed the same: max == min for every number */
+  {
+    const int  n = 4 * 3 * NROWS * D;
+    PetscReal *mx, *mn;
+    PetscCall(PetscMalloc2(n, &mx, n, &mn));
+    PetscCallMPI(MPI_Allreduce(&all[0][0], mx, n, MPIU_REAL, MPI_MAX, PETSC_COMM_WORLD));
+    PetscCallMPI(MPI_Allreduce(&all[0][0], mn, n, MPIU_REAL, MPI_MIN, PETSC_COMM_WORLD));
+    for (int e = 0; e < n; e++) cross_mismatch += mx[e] != mn[e];
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%d rank(s): %d values (eps, JVP, VJP) compared across ranks, %" PetscInt_FMT " differ\n", size, n, cross_mismatch));
+    DPS_CHECK(cross_mismatch == 0, "%" PetscInt_FMT " values differ between ranks", cross_mismatch);
+    PetscCall(PetscFree2(mx, mn));
+  }
+  PetscCall(DpsScoreDestroy(&score));
+  DPS_TEST_END();
+}
