@@ -36,11 +36,12 @@ DPS_HD void DpsPhilox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint3
   out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
 }
 
-/* Two 32-bit words -> a double uniform on the open interval (0, 1), with 53 random bits. */
+/* Two 32-bit words -> a double uniform on the open interval (0, 1). 52 random bits: (k + 0.5) 2^-52 is exact
+   for every k < 2^52, so the largest value is 1 - 2^-53 and never rounds up to 1. */
 DPS_HD double DpsUniformFromBits(uint32_t hi, uint32_t lo)
 {
-  uint64_t bits = (((uint64_t)hi << 32) | lo) >> 11;
-  return ((double)bits + 0.5) * (1.0 / 9007199254740992.0);
+  uint64_t bits = (((uint64_t)hi << 32) | lo) >> 12;
+  return ((double)bits + 0.5) * (1.0 / 4503599627370496.0);
 }
 
 /* The counter of methods.md section 9: (element pair, step, draw and stream, input). Each Philox block gives two

@@ -7,6 +7,8 @@ MPIEXEC=${2:?missing the mpiexec path}
 PYTHON=${3:?missing the python path}
 H5DIFF=${4:-h5diff}
 TEST_NAME=$(basename "$0" .sh)
+# a hung MPI run (a collective call some rank never makes) fails the test with a message instead of blocking
+DPS_CLI_TIMEOUT=${DPS_CLI_TIMEOUT:-30}
 
 # numpy and h5py make and inspect the HDF5 files: without them the test is skipped (ctest SKIP_RETURN_CODE 77)
 if ! "$PYTHON" -c 'import numpy, h5py' 2>/dev/null; then
@@ -23,13 +25,34 @@ fail() {
   exit 1
 }
 
+# NP = 1 runs the program as an MPI singleton (no mpiexec): the same single rank, and a failing one exits in
+# 0.4 s instead of the 1.4 s that mpiexec takes to tear down after MPI_Abort
+launch() { # launch NP args...
+  local np=$1
+  shift
+  if [ "$np" -eq 1 ]; then
+    timeout -k 5 "$DPS_CLI_TIMEOUT" "$DPSOLVE" "$@"
+  else
+    timeout -k 5 "$DPS_CLI_TIMEOUT" "$MPIEXEC" -n "$np" "$DPSOLVE" "$@"
+  fi
+}
+
+hung() { # hung RC NP args...: exit 124/137 is timeout's: the run hung
+  local rc=$1 np=$2
+  shift 2
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then fail "dpsolve $* (on $np ranks) hung: killed after ${DPS_CLI_TIMEOUT} s"; fi
+}
+
 # run the program on NP ranks, output to LOG; a failure shows the log and stops the test
 dps() { # dps NP LOG verb options...
   local np=$1 log=$2
   shift 2
-  if ! "$MPIEXEC" -n "$np" "$DPSOLVE" "$@" >"$log" 2>&1; then
+  local rc=0
+  launch "$np" "$@" >"$log" 2>&1 || rc=$?
+  if [ "$rc" -ne 0 ]; then
     cat "$log" >&2
-    fail "dpsolve $* (on $np ranks) failed, see above"
+    hung "$rc" "$np" "$@"
+    fail "dpsolve $* (on $np ranks) failed with exit $rc, see above"
   fi
 }
 
@@ -37,7 +60,11 @@ dps() { # dps NP LOG verb options...
 dps_fails() { # dps_fails NP LOG verb options...
   local np=$1 log=$2 rc=0
   shift 2
-  "$MPIEXEC" -n "$np" "$DPSOLVE" "$@" >"$log" 2>&1 || rc=$?
+  launch "$np" "$@" >"$log" 2>&1 || rc=$?
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    cat "$log" >&2
+    hung "$rc" "$np" "$@"
+  fi
   if [ "$rc" -eq 0 ]; then
     cat "$log" >&2
     fail "dpsolve $* (on $np ranks) succeeded, expected a failure"
@@ -59,6 +86,14 @@ expect_in() { # expect_in [-i] LOG string...
       fail "the output above ($log) does not contain '$s'"
     fi
   done
+}
+
+# the log holds an error message from the program's error handler (dpsolve's one line, or PETSc's with -dps_traceback)
+expect_error() { # expect_error LOG
+  if ! grep -qE -- '^dpsolve error \(rank [0-9]+\): |PETSC ERROR: ' "$1"; then
+    cat "$1" >&2
+    fail "the output above ($1) has no error message"
+  fi
 }
 
 # h5diff with no tolerance, dataset by dataset: 0 = identical; 1 = different; 2 = error (missing dataset, ...)

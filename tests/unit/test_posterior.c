@@ -6,7 +6,9 @@
    (the grid sum agrees to rounding). Then 200000 draws from DpsGMMPosteriorSample: mean and covariance within 5
    standard errors, and a Kolmogorov-Smirnov test of two projections against the exact mixture CDF. Last, DpsGMMProblemCreate (MCGdiff, dx = 8, dy = 2): singular
    values of A (from the eigenvalues of A A^T, closed form) sorted descending in (0, 1), sigma_y in (0, s_max], and
-   a prior of 25 unit-variance components at (8i, 8j, 8i, 8j, ...), i, j in -2..2. */
+   a prior of 25 unit-variance components at (8i, 8j, 8i, 8j, ...), i, j in -2..2; over 1000 problem seeds, the
+   singular values are distributed as sorted U(0, 1) pairs and sigma_y / s_max as U(0, 1). (Which singular vector
+   carries which value cannot be seen from A alone, so "sorted" is checked only through sigma_y = u s_max.) */
 #include <dpsolve/dpsolve.h>
 #include "unittest.h"
 
@@ -206,6 +208,59 @@ int main(int argc, char **argv)
     DPS_CHECK(badvar == 0 && badw == 0 && fabs(wsum - 1) < 1e-14, "prior variances/weights wrong: %" PetscInt_FMT " variances != 1, %" PetscInt_FMT " weights <= 0, sum %g", badvar, badw, wsum);
     PetscCall(DpsScoreDestroy(&prior));
     PetscCall(DpsOperatorDestroy(&cs));
+  }
+
+  /* 4. the MCGdiff draws over many problem seeds (dx = 8, dy = 2): the singular values are two U(0, 1) draws, so
+     s_max has CDF x^2 and s_min 1 - (1 - x)^2; sigma_y / s_max = u ~ U(0, 1). Kolmogorov-Smirnov at 0.1%. */
+  {
+    const PetscInt NS = 1000;
+    PetscReal     *smax, *smin, *ratio;
+    PetscCall(PetscMalloc3(NS, &smax, NS, &smin, NS, &ratio));
+    for (PetscInt p = 0; p < NS; p++) {
+      DpsGMMProblemSpec spec;
+      DpsScore          prior;
+      DpsOperator       cs;
+      PetscReal         sy, a[16], e0[8], G[3] = {0, 0, 0}, tr, det;
+      PetscCall(PetscMemzero(&spec, sizeof(spec)));
+      spec.dx = 8;
+      spec.dy = 2;
+      PetscCall(PetscStrncpy(spec.operator_type, DPSOPERATORCS, sizeof(spec.operator_type)));
+      spec.seed = 1000 + p;
+      PetscCall(DpsGMMProblemCreate(&spec, &prior, &cs, &sy));
+      for (int j = 0; j < 8; j++) {
+        for (int i = 0; i < 8; i++) e0[i] = i == j;
+        PetscCall(DpsOperatorApplyArray(cs, e0, a + 2 * j)); /* column j of A: a[2j], a[2j+1] */
+      }
+      for (int j = 0; j < 8; j++) {
+        G[0] += a[2 * j] * a[2 * j];
+        G[1] += a[2 * j] * a[2 * j + 1];
+        G[2] += a[2 * j + 1] * a[2 * j + 1];
+      }
+      tr       = G[0] + G[2];
+      det      = G[0] * G[2] - G[1] * G[1];
+      smax[p]  = sqrt(0.5 * (tr + sqrt(tr * tr - 4 * det)));
+      smin[p]  = sqrt(PetscMax(0.0, 0.5 * (tr - sqrt(tr * tr - 4 * det))));
+      ratio[p] = sy / smax[p];
+      PetscCall(DpsScoreDestroy(&prior));
+      PetscCall(DpsOperatorDestroy(&cs));
+    }
+    PetscCall(PetscSortReal(NS, smax));
+    PetscCall(PetscSortReal(NS, smin));
+    PetscCall(PetscSortReal(NS, ratio));
+    {
+      double ks[3] = {0, 0, 0};
+      for (PetscInt s = 0; s < NS; s++) {
+        double F[3] = {smax[s] * smax[s], 1 - (1 - smin[s]) * (1 - smin[s]), ratio[s]};
+        for (int c = 0; c < 3; c++) ks[c] = PetscMax(ks[c], PetscMax(F[c] - (double)s / NS, (double)(s + 1) / NS - F[c]));
+      }
+      for (int c = 0; c < 3; c++) ks[c] *= sqrt((double)NS);
+      PetscCall(PetscPrintf(PETSC_COMM_SELF, "MCGdiff over %" PetscInt_FMT " seeds: sqrt(n) KS of s_max vs x^2 %.3f, s_min vs 1-(1-x)^2 %.3f, sigma_y/s_max vs U(0,1) %.3f (0.1%% critical value 1.95); range s in [%.4f, %.4f]\n", NS, ks[0], ks[1], ks[2], smin[0], smax[NS - 1]));
+      DPS_CHECK(smin[0] > 0 && smax[NS - 1] < 1, "singular values outside (0, 1): [%g, %g]", smin[0], smax[NS - 1]);
+      DPS_CHECK(ks[0] < 1.95, "s_max is not distributed as the larger of two U(0, 1) draws: sqrt(n) KS %g", ks[0]);
+      DPS_CHECK(ks[1] < 1.95, "s_min is not distributed as the smaller of two U(0, 1) draws: sqrt(n) KS %g", ks[1]);
+      DPS_CHECK(ks[2] < 1.95, "sigma_y / s_max is not U(0, 1): sqrt(n) KS %g", ks[2]);
+    }
+    PetscCall(PetscFree3(smax, smin, ratio));
   }
   DPS_TEST_END();
 }
