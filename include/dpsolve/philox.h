@@ -60,17 +60,22 @@ DPS_HD void DpsPhiloxKey(uint64_t seed, uint32_t key[2])
   key[1] = (uint32_t)(seed >> 32);
 }
 
-/* Box-Muller on one block: two independent standard normals. */
-DPS_HD void DpsPhiloxNormalPair(const uint32_t ctr[4], const uint32_t key[2], double out[2])
+/* Box-Muller on one block's words: two independent standard normals. */
+DPS_HD void DpsNormalPairFromWords(const uint32_t w[4], double out[2])
 {
-  uint32_t w[4];
-  DpsPhilox4x32_10(ctr, key, w);
   double u1 = DpsUniformFromBits(w[0], w[1]);
   double u2 = DpsUniformFromBits(w[2], w[3]);
   double r  = sqrt(-2.0 * log(u1));
   double a  = 6.283185307179586476925286766559 * u2;
   out[0]    = r * cos(a);
   out[1]    = r * sin(a);
+}
+
+DPS_HD void DpsPhiloxNormalPair(const uint32_t ctr[4], const uint32_t key[2], double out[2])
+{
+  uint32_t w[4];
+  DpsPhilox4x32_10(ctr, key, w);
+  DpsNormalPairFromWords(w, out);
 }
 
 DPS_HD void DpsPhiloxUniformPair(const uint32_t ctr[4], const uint32_t key[2], double out[2])
