@@ -45,37 +45,37 @@ PetscErrorCode DpsAppEval(MPI_Comm comm)
   S = (PetscInt)dims[1];
   PetscCall(DpsH5Exists(out, "/eval", &exists));
   PetscCheck(!exists || force, comm, PETSC_ERR_FILE_OPEN, "%s: group /eval already exists: pass -force to replace it", output);
-  if (exists) PetscCheck(H5Ldelete(out, "/eval", H5P_DEFAULT) >= 0, comm, PETSC_ERR_FILE_WRITE, "%s: cannot remove the old /eval", output);
 
   PetscCall(PetscLogEventBegin(DPS_EVENT_EVAL, 0, 0, 0, 0));
   PetscCall(DpsGMMPosteriorCreate(score, op, sigma_y, &post));
   PetscCall(PetscMalloc4(S * d, &samples, S * d, &exact, S * d, &exact2, PetscMax(m, 1), &y));
   PetscCall(PetscCalloc3(N, &sw, N, &floor, N, &priorsw));
-  for (PetscInt i = lo; i < hi; i++) {
-    /* the measurement the run used: /y of the output (simulated there when the input had none) */
-    PetscCall(DpsH5ReadRows(out, output, "/y", i, 1, m, y));
-    PetscCall(DpsH5ReadRows(out, output, "/samples", i, 1, S * d, samples));
-    PetscCall(DpsGMMPosteriorCondition(post, y, NULL, NULL));
-    PetscCall(DpsGMMPosteriorSample(post, seed, i, DPS_STREAM_EXACT_A, S, exact));
-    PetscCall(DpsGMMPosteriorSample(post, seed, i, DPS_STREAM_EXACT_B, S, exact2));
-    PetscCall(DpsSlicedWasserstein(S, d, samples, exact, L, seed, i, &sw[i]));
-    PetscCall(DpsSlicedWasserstein(S, d, exact2, exact, L, seed, i, &floor[i]));
-    /* the reference a sampler must beat: samples that ignore y */
-    PetscCall(DpsGMMPriorSample(score, seed, i, DPS_STREAM_PRIOR_DRAWS, S, exact2));
-    PetscCall(DpsSlicedWasserstein(S, d, exact2, exact, L, seed, i, &priorsw[i]));
-  }
-  /* collective reads need every rank in every call: ranks with fewer inputs join with empty selections */
+  /* reads are collective: every rank takes part in as many as the rank with the most inputs, with empty
+     selections past the end of its shard */
   {
     PetscInt mine = hi - lo, most;
     PetscCallMPI(MPI_Allreduce(&mine, &most, 1, MPIU_INT, MPI_MAX, comm));
-    for (PetscInt k = mine; k < most; k++) {
-      PetscCall(DpsH5ReadRows(out, output, "/y", 0, 0, m, y));
-      PetscCall(DpsH5ReadRows(out, output, "/samples", 0, 0, S * d, samples));
+    for (PetscInt k = 0; k < most; k++) {
+      const PetscInt i = lo + k, n = k < mine ? 1 : 0;
+      /* the measurement the run used: /y of the output (simulated there when the input had none) */
+      PetscCall(DpsH5ReadRows(out, output, "/y", n ? i : 0, n, m, y));
+      PetscCall(DpsH5ReadRows(out, output, "/samples", n ? i : 0, n, S * d, samples));
+      if (!n) continue;
+      PetscCall(DpsGMMPosteriorCondition(post, y, NULL, NULL));
+      PetscCall(DpsGMMPosteriorSample(post, seed, i, DPS_STREAM_EXACT_A, S, exact));
+      PetscCall(DpsGMMPosteriorSample(post, seed, i, DPS_STREAM_EXACT_B, S, exact2));
+      PetscCall(DpsSlicedWasserstein(S, d, samples, exact, L, seed, i, &sw[i]));
+      PetscCall(DpsSlicedWasserstein(S, d, exact2, exact, L, seed, i, &floor[i]));
+      /* the reference a sampler must beat: samples that ignore y */
+      PetscCall(DpsGMMPriorSample(score, seed, i, DPS_STREAM_PRIOR_DRAWS, S, exact2));
+      PetscCall(DpsSlicedWasserstein(S, d, exact2, exact, L, seed, i, &priorsw[i]));
     }
   }
   PetscCall(PetscLogEventEnd(DPS_EVENT_EVAL, 0, 0, 0, 0));
   {
     hsize_t dn = (hsize_t)N;
+    /* the old results go only now that the new ones exist */
+    if (exists) PetscCheck(H5Ldelete(out, "/eval", H5P_DEFAULT) >= 0, comm, PETSC_ERR_FILE_WRITE, "%s: cannot remove the old /eval", output);
     PetscCall(DpsH5CreateGroup(out, "/eval"));
     PetscCall(DpsH5CreateDataset(out, "/eval/sw", 1, &dn, H5T_NATIVE_DOUBLE));
     PetscCall(DpsH5CreateDataset(out, "/eval/floor", 1, &dn, H5T_NATIVE_DOUBLE));

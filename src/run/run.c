@@ -150,8 +150,19 @@ PetscErrorCode DpsRunExecute(DpsRun r)
   PetscCall(PetscTime(&t0));
   for (PetscInt k = 0; k < rounds; k++) {
     PetscInt b0 = PetscMin(k * r->batch, nlocal), nb = PetscMin(r->batch, nlocal - b0), ndone;
+    /* sampling is local to each rank; before the collective write every rank learns whether any failed, so
+       that all of them discard the partial file together instead of waiting for each other */
     ierr = DpsSamplerSample(r->sampler, nb, index + b0, y + b0 * m, samples);
-    if (!ierr) ierr = DpsOutputWrite(out, lo + b0, nb, samples, y + b0 * m, has_x0 ? x0 + b0 * d : NULL);
+    {
+      int failed = ierr ? 1 : 0, anyfailed;
+      PetscCallMPI(MPI_Allreduce(&failed, &anyfailed, 1, MPI_INT, MPI_MAX, r->comm));
+      if (anyfailed) {
+        PetscCall(DpsOutputAbort(&out));
+        PetscCall(ierr);
+        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "another rank failed while sampling; %s was not written", r->output);
+      }
+    }
+    ierr = DpsOutputWrite(out, lo + b0, nb, samples, y + b0 * m, has_x0 ? x0 + b0 * d : NULL);
     if (ierr) {
       (void)DpsOutputAbort(&out);
       PetscCall(ierr);
