@@ -1,8 +1,7 @@
 #!/bin/bash
-# cli_eval_uneven_shards: eval on 2 ranks when the inputs do not split evenly (7 = 4 + 3). Known bug, so the test
-# is registered DISABLED: src/app/eval.c reads /y and /samples collectively inside the loop over this rank's
-# inputs and computes the padding count (MPI_Allreduce) only after that loop, so the rank with 3 inputs enters
-# the Allreduce while the rank with 4 is in its 4th collective H5Dread: both wait for ever.
+# cli_eval_uneven_shards: eval on 2 ranks when the inputs do not split evenly (7 = 4 + 3). Regression test: eval
+# once read /y and /samples collectively inside the loop over its own inputs and padded only afterwards, so the
+# rank with 3 inputs waited in an Allreduce while the rank with 4 waited in its 4th collective read.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 

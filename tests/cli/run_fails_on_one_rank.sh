@@ -1,9 +1,7 @@
 #!/bin/bash
 # cli_run_fails_on_one_rank: a run on 2 ranks in which only rank 1 fails in the middle of sampling must fail (not
-# hang), leave no .partial behind, and leave an existing output untouched even with -force. Known bug, so the
-# test is registered DISABLED: in src/run/run.c (DpsRunExecute) the failing rank calls DpsOutputAbort, whose
-# H5Fclose is collective, while the other rank goes on to the collective writes of the batch and the
-# MPI_Allreduce of the progress count: the run hangs, and out.h5.partial is left behind.
+# hang), leave no .partial behind, and leave an existing output untouched even with -force. Regression test: the
+# failing rank once closed the file (collective) while the other went on to the batch's collective writes.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
