@@ -26,6 +26,7 @@ PetscErrorCode DpsAppEval(MPI_Comm comm)
   PetscCall(PetscOptionsBool("-force", "Replace an existing /eval group", NULL, force, &force, NULL));
   PetscOptionsEnd();
   PetscCall(DpsOptionsCheckAllUsed(comm, "eval"));
+  if (DpsAppHelpOnly()) PetscFunctionReturn(0);
   PetscCheck(hasin && hasout, comm, PETSC_ERR_USER_INPUT, "dpsolve eval needs -input <in.h5> and -output <out.h5> (the run's files)");
   PetscCheck(L >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-eval_directions %" PetscInt_FMT " must be at least 1", L);
 

@@ -22,6 +22,10 @@ static PetscErrorCode DpsAppRun(MPI_Comm comm)
   PetscCall(DpsRunSetFromOptions(run));
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-run_view", &view, NULL));
   PetscCall(DpsOptionsCheckAllUsed(comm, "run"));
+  if (DpsAppHelpOnly()) {
+    PetscCall(DpsRunDestroy(&run));
+    PetscFunctionReturn(0);
+  }
   if (view) PetscCall(DpsRunView(run, NULL));
   PetscCall(DpsRunExecute(run));
   PetscCall(DpsRunDestroy(&run));

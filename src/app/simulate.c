@@ -30,6 +30,7 @@ PetscErrorCode DpsAppSimulate(MPI_Comm comm)
   PetscCall(PetscOptionsReal("-simulate_sigma_y", "Noise level (default: u max(s), u ~ U(0,1))", NULL, spec.sigma_y, &spec.sigma_y, &setsigma));
   PetscOptionsEnd();
   PetscCall(DpsOptionsCheckAllUsed(comm, "simulate"));
+  if (DpsAppHelpOnly()) PetscFunctionReturn(0);
   PetscCheck(hasout, comm, PETSC_ERR_USER_INPUT, "dpsolve simulate needs -output <file.h5>");
   PetscCheck(N >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-inputs %" PetscInt_FMT " must be positive", N);
   PetscCheck(!spec.hasbox || nbox == 4, comm, PETSC_ERR_ARG_WRONG, "-inpaint_box needs 4 integers row0,col0,height,width (got %" PetscInt_FMT ")", nbox);
