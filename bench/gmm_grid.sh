@@ -8,7 +8,7 @@ P=${1:-3}; N=${2:-2}; S=${3:-256}; STEPS=${4:-100}; RANKS=${5:-2}
 DX=${DX:-"8 80 800"}; DY=${DY:-"1 2 4"}
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 export OMPI_MCA_rmaps_base_oversubscribe=1
-dps=build/dpsolve
+dps=${DPSOLVE:-build/dpsolve}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 methods=("cdps-shared:-sampler_type cdps -cdps_coupling shared" "cdps-independent:-sampler_type cdps -cdps_coupling independent" "ddpm:-sampler_type ddpm")
 echo "grid: $P problems x $N inputs per cell, $S draws, $STEPS steps, $RANKS ranks"
