@@ -55,7 +55,6 @@ PetscErrorCode DpsRunSetFromOptions(DpsRun r)
 
   PetscCall(DpsDatasetOpen(r->comm, r->input, &r->data));
   PetscCall(DpsOperatorCreate(r->comm, &r->op));
-  PetscCall(PetscObjectSetOptionsPrefix((PetscObject)r->op, NULL));
   PetscCall(DpsDatasetLoadOperator(r->data, r->op));
   PetscCall(DpsOperatorSetFromOptions(r->op));
   PetscCall(DpsScoreCreate(r->comm, &r->score));

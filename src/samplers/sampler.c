@@ -92,7 +92,7 @@ PetscErrorCode DpsSamplerSetScore(DpsSampler s, DpsScore score)
 PetscErrorCode DpsSamplerSetOperator(DpsSampler s, DpsOperator op, PetscReal sigma_y)
 {
   PetscFunctionBegin;
-  PetscCheck(sigma_y >= 0 && PetscIsNormalReal(sigma_y + 1.0), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "sigma_y = %g must be finite and non-negative", (double)sigma_y);
+  PetscCheck(sigma_y >= 0 && !PetscIsInfOrNanReal(sigma_y), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "sigma_y = %g must be finite and non-negative", (double)sigma_y);
   DPS_SAMPLER_SET(op, op, DpsOperator);
   s->sigma_y = sigma_y;
   PetscFunctionReturn(0);
