@@ -42,6 +42,16 @@ PETSC_EXTERN PetscErrorCode DpsSamplerSetSeed(DpsSampler, PetscInt64);
 PETSC_EXTERN PetscErrorCode DpsSamplerSetNumDraws(DpsSampler, PetscInt); /* S posterior draws per input */
 PETSC_EXTERN PetscErrorCode DpsSamplerGetStats(DpsSampler, DpsSamplerStats *);
 
+/* Step by step, for drivers that checkpoint: Begin draws x_N [nin x S x d] and sets up the sampler's own chain
+   state; Step takes reverse step i -> i - 1 (i = N..1) in place. Sample = Begin + Step(N) .. Step(1). */
+PETSC_EXTERN PetscErrorCode DpsSamplerBegin(DpsSampler, PetscInt, const PetscInt[], const PetscReal[], PetscReal[]);
+PETSC_EXTERN PetscErrorCode DpsSamplerStep(DpsSampler, PetscInt, PetscInt, const PetscInt[], const PetscReal[], PetscReal[]);
+/* What a restart needs beyond x: per row (input and draw) `size` doubles (0 for samplers without a chain of their
+   own; m for cdps: the measurement chain y_t). Get/Set copy it for the current batch of nin inputs. */
+PETSC_EXTERN PetscErrorCode DpsSamplerGetStateSize(DpsSampler, PetscInt *);
+PETSC_EXTERN PetscErrorCode DpsSamplerGetState(DpsSampler, PetscInt, PetscReal[]);
+PETSC_EXTERN PetscErrorCode DpsSamplerSetState(DpsSampler, PetscInt, const PetscReal[]);
+
 /* Runs the whole reverse chain for nin inputs with global indices index[] and measurements y [nin x m];
    writes x [nin x S x d]. Input index[j]'s draws depend only on (seed, index[j]), never on the batch. */
 PETSC_EXTERN PetscErrorCode DpsSamplerSample(DpsSampler, PetscInt, const PetscInt[], const PetscReal[], PetscReal[]);

@@ -35,19 +35,28 @@ static PetscErrorCode DpsSamplerCDPSSolve(DpsSampler s, KSP ksp, Vec b, Vec x)
   PetscFunctionReturn(0);
 }
 
-/* y_N = sqrt(abar_N) y + sqrt(1 - abar_N) noise: zeta ~ N(0, I_m) (independent) or A x_N (shared) */
-static PetscErrorCode DpsSamplerBegin_CDPS(DpsSampler s, PetscInt nin, const PetscInt index[], const PetscReal y[], const PetscReal x[])
+static PetscErrorCode DpsSamplerCDPSEnsureChain(DpsSampler s, PetscInt rows)
 {
   Sampler_CDPS *c = (Sampler_CDPS *)s->data;
-  PetscInt      N, m = s->m, rows = nin * s->S;
-  DpsStep       st;
 
   PetscFunctionBegin;
   if (rows > c->ycapacity) {
     PetscCall(PetscFree(c->ychain));
-    PetscCall(PetscMalloc1(rows * m, &c->ychain));
+    PetscCall(PetscMalloc1(rows * s->m, &c->ychain));
     c->ycapacity = rows;
   }
+  PetscFunctionReturn(0);
+}
+
+/* y_N = sqrt(abar_N) y + sqrt(1 - abar_N) noise: zeta ~ N(0, I_m) (independent) or A x_N (shared) */
+static PetscErrorCode DpsSamplerBegin_CDPS(DpsSampler s, PetscInt nin, const PetscInt index[], const PetscReal y[], const PetscReal x[])
+{
+  Sampler_CDPS *c = (Sampler_CDPS *)s->data;
+  PetscInt      N, m = s->m;
+  DpsStep       st;
+
+  PetscFunctionBegin;
+  PetscCall(DpsSamplerCDPSEnsureChain(s, nin * s->S));
   PetscCall(DpsScheduleGetNumSteps(s->schedule, &N));
   PetscCall(DpsScheduleGetStep(s->schedule, N, &st));
   for (PetscInt j = 0; j < nin; j++) {
@@ -58,6 +67,34 @@ static PetscErrorCode DpsSamplerBegin_CDPS(DpsSampler s, PetscInt nin, const Pet
       for (PetscInt l = 0; l < m; l++) yt[l] = PetscSqrtReal(st.abar) * y[j * m + l] + PetscSqrtReal(1.0 - st.abar) * c->wm[l];
     }
   }
+  PetscFunctionReturn(0);
+}
+
+/* restart state: the measurement chain y_t of every row */
+static PetscErrorCode DpsSamplerStateSize_CDPS(DpsSampler s, PetscInt *size)
+{
+  PetscFunctionBegin;
+  *size = s->m;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsSamplerGetState_CDPS(DpsSampler s, PetscInt nin, PetscReal state[])
+{
+  Sampler_CDPS *c = (Sampler_CDPS *)s->data;
+
+  PetscFunctionBegin;
+  PetscCheck(nin * s->S <= c->ycapacity, PETSC_COMM_SELF, PETSC_ERR_ORDER, "no batch of %" PetscInt_FMT " inputs in flight", nin);
+  PetscCall(PetscArraycpy(state, c->ychain, nin * s->S * s->m));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsSamplerSetState_CDPS(DpsSampler s, PetscInt nin, const PetscReal state[])
+{
+  Sampler_CDPS *c = (Sampler_CDPS *)s->data;
+
+  PetscFunctionBegin;
+  PetscCall(DpsSamplerCDPSEnsureChain(s, nin * s->S));
+  PetscCall(PetscArraycpy(c->ychain, state, nin * s->S * s->m));
   PetscFunctionReturn(0);
 }
 
@@ -213,6 +250,9 @@ PetscErrorCode DpsSamplerCreate_CDPS(DpsSampler s)
   s->ops->setfromoptions  = DpsSamplerSetFromOptions_CDPS;
   s->ops->setup           = DpsSamplerSetUp_CDPS;
   s->ops->begin           = DpsSamplerBegin_CDPS;
+  s->ops->statesize       = DpsSamplerStateSize_CDPS;
+  s->ops->getstate        = DpsSamplerGetState_CDPS;
+  s->ops->setstate        = DpsSamplerSetState_CDPS;
   s->ops->step            = DpsSamplerStep_CDPS;
   s->ops->view            = DpsSamplerView_CDPS;
   s->ops->destroy         = DpsSamplerDestroy_CDPS;

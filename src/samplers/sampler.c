@@ -161,7 +161,7 @@ PetscErrorCode DpsSamplerNormals(DpsSampler s, PetscInt input, PetscInt draw, Pe
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode DpsSamplerSample(DpsSampler s, PetscInt nin, const PetscInt index[], const PetscReal y[], PetscReal x[])
+PetscErrorCode DpsSamplerBegin(DpsSampler s, PetscInt nin, const PetscInt index[], const PetscReal y[], PetscReal x[])
 {
   PetscInt N;
 
@@ -173,14 +173,57 @@ PetscErrorCode DpsSamplerSample(DpsSampler s, PetscInt nin, const PetscInt index
   for (PetscInt j = 0; j < nin; j++)
     for (PetscInt k = 0; k < s->S; k++) PetscCall(DpsSamplerNormals(s, index[j], k, N + 1, DPS_STREAM_INIT, s->d, x + (j * s->S + k) * s->d));
   if (s->ops->begin) PetscCall((*s->ops->begin)(s, nin, index, y, x));
-  for (PetscInt i = N; i >= 1; i--) {
-    DpsStep st;
-    PetscCall(DpsScheduleGetStep(s->schedule, i, &st));
-    PetscCall(PetscLogEventBegin(DPS_EVENT_SAMPLER_STEP, 0, 0, 0, 0));
-    PetscCall((*s->ops->step)(s, &st, nin, index, y, x));
-    PetscCall(PetscLogEventEnd(DPS_EVENT_SAMPLER_STEP, 0, 0, 0, 0));
-  }
-  s->stats.steps += (PetscInt64)N * nin * s->S;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerStep(DpsSampler s, PetscInt i, PetscInt nin, const PetscInt index[], const PetscReal y[], PetscReal x[])
+{
+  DpsStep st;
+
+  PetscFunctionBegin;
+  PetscCall(DpsSamplerSetUp(s));
+  PetscCall(DpsSamplerEnsureCapacity(s, nin * s->S));
+  PetscCall(DpsScheduleGetStep(s->schedule, i, &st));
+  PetscCall(PetscLogEventBegin(DPS_EVENT_SAMPLER_STEP, 0, 0, 0, 0));
+  PetscCall((*s->ops->step)(s, &st, nin, index, y, x));
+  PetscCall(PetscLogEventEnd(DPS_EVENT_SAMPLER_STEP, 0, 0, 0, 0));
+  s->stats.steps += nin * s->S;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerSample(DpsSampler s, PetscInt nin, const PetscInt index[], const PetscReal y[], PetscReal x[])
+{
+  PetscInt N;
+
+  PetscFunctionBegin;
+  PetscCall(DpsSamplerBegin(s, nin, index, y, x));
+  PetscCall(DpsScheduleGetNumSteps(s->schedule, &N));
+  for (PetscInt i = N; i >= 1; i--) PetscCall(DpsSamplerStep(s, i, nin, index, y, x));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerGetStateSize(DpsSampler s, PetscInt *size)
+{
+  PetscFunctionBegin;
+  PetscCall(DpsSamplerSetUp(s));
+  *size = 0;
+  if (s->ops->statesize) PetscCall((*s->ops->statesize)(s, size));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerGetState(DpsSampler s, PetscInt nin, PetscReal state[])
+{
+  PetscFunctionBegin;
+  if (s->ops->getstate) PetscCall((*s->ops->getstate)(s, nin, state));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerSetState(DpsSampler s, PetscInt nin, const PetscReal state[])
+{
+  PetscFunctionBegin;
+  PetscCall(DpsSamplerSetUp(s));
+  PetscCall(DpsSamplerEnsureCapacity(s, nin * s->S));
+  if (s->ops->setstate) PetscCall((*s->ops->setstate)(s, nin, state));
   PetscFunctionReturn(0);
 }
 

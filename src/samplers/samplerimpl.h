@@ -11,6 +11,10 @@ struct _DpsSamplerOps {
   PetscErrorCode (*begin)(DpsSampler, PetscInt, const PetscInt[], const PetscReal[], const PetscReal[]);
   /* one reverse step i -> i-1 for the batch, x updated in place */
   PetscErrorCode (*step)(DpsSampler, const DpsStep *, PetscInt, const PetscInt[], const PetscReal[], PetscReal[]);
+  /* restart state beyond x: doubles per row, and copies out of and into the batch in flight */
+  PetscErrorCode (*statesize)(DpsSampler, PetscInt *);
+  PetscErrorCode (*getstate)(DpsSampler, PetscInt, PetscReal[]);
+  PetscErrorCode (*setstate)(DpsSampler, PetscInt, const PetscReal[]);
   PetscErrorCode (*view)(DpsSampler, PetscViewer);
   PetscErrorCode (*destroy)(DpsSampler);
 };
