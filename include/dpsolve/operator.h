@@ -41,6 +41,16 @@ PETSC_EXTERN PetscErrorCode DpsOperatorApplyTransposeArray(DpsOperator, const Pe
 /* Optional capabilities: ask with Has, never by type. */
 PETSC_EXTERN PetscErrorCode DpsOperatorHasNormalInverse(DpsOperator, PetscBool *);
 PETSC_EXTERN PetscErrorCode DpsOperatorApplyNormalInverse(DpsOperator, PetscReal, PetscReal, Vec, Vec); /* (aI + b A^T A)^{-1} x */
+/* (c I_m + A diag(v) A^T)^{-1} y in measurement space, v [n] >= 0 (PiGDM, CA-DPS), when the operator has it */
+PETSC_EXTERN PetscErrorCode DpsOperatorHasMeasurementInverse(DpsOperator, PetscBool *);
+PETSC_EXTERN PetscErrorCode DpsOperatorApplyMeasurementInverse(DpsOperator, PetscReal, const PetscReal[], const PetscReal[], PetscReal[]);
+/* SVD A = U diag(sv) V^T (DDRM, methods.md section 5): sv has n entries, sorted as the type chooses, zero beyond
+   the rank; V^T x and V xbar act on n-vectors, U^T y maps an m-vector to the first min(m, n) coordinates. */
+PETSC_EXTERN PetscErrorCode DpsOperatorHasSVD(DpsOperator, PetscBool *);
+PETSC_EXTERN PetscErrorCode DpsOperatorGetSingularValues(DpsOperator, const PetscReal **);
+PETSC_EXTERN PetscErrorCode DpsOperatorApplyVT(DpsOperator, const PetscReal[], PetscReal[]);
+PETSC_EXTERN PetscErrorCode DpsOperatorApplyV(DpsOperator, const PetscReal[], PetscReal[]);
+PETSC_EXTERN PetscErrorCode DpsOperatorApplyUT(DpsOperator, const PetscReal[], PetscReal[]);
 PETSC_EXTERN PetscErrorCode DpsOperatorHasNormalDiagonal(DpsOperator, PetscBool *);
 PETSC_EXTERN PetscErrorCode DpsOperatorGetNormalDiagonal(DpsOperator, Vec); /* diag(A^T A) */
 

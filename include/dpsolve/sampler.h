@@ -9,7 +9,11 @@
 typedef struct _p_DpsSampler *DpsSampler;
 typedef const char           *DpsSamplerType;
 #define DPSSAMPLERDDPM "ddpm"
-#define DPSSAMPLERCDPS "cdps"
+#define DPSSAMPLERCDPS  "cdps"
+#define DPSSAMPLERCADPS "cadps"
+#define DPSSAMPLERDPS   "dps"
+#define DPSSAMPLERPIGDM "pigdm"
+#define DPSSAMPLERDDRM  "ddrm"
 
 /* C-DPS choices (methods.md section 3) */
 typedef enum { DPS_CDPS_COUPLING_INDEPENDENT, DPS_CDPS_COUPLING_SHARED } DpsCDPSCoupling;

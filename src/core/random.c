@@ -15,30 +15,32 @@ static void DpsPhiloxBlocks(uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, 
   }
 }
 
-/* Element e of a stream is a pure function of (address, e): filling n values never depends on how a caller
-   splits the work. */
-static PetscErrorCode DpsRandomFill(DpsRandomAddress a, PetscInt n, PetscReal out[], PetscBool normal)
+/* Element e of a stream is a pure function of (address, e): filling elements [offset, offset + n) never depends
+   on how a caller splits the work. */
+static PetscErrorCode DpsRandomFill(DpsRandomAddress a, PetscInt64 offset, PetscInt n, PetscReal out[], PetscBool normal)
 {
-  uint32_t key[2], ctr[4], words[DPS_RANDOM_CHUNK][4];
+  uint32_t   key[2], ctr[4], words[DPS_RANDOM_CHUNK][4];
+  PetscInt64 first = offset / 2, last = (offset + n + 1) / 2; /* blocks [first, last) hold the elements */
 
   PetscFunctionBegin;
-  PetscCheck(a.input >= 0 && a.draw >= 0 && a.draw < (1 << 24) && a.step >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
-             "random address out of range: input %" PetscInt_FMT ", draw %" PetscInt_FMT " (< 2^24), step %" PetscInt_FMT, a.input, a.draw, a.step);
+  PetscCheck(a.input >= 0 && a.draw >= 0 && a.draw < (1 << 24) && a.step >= 0 && offset >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+             "random address out of range: input %" PetscInt_FMT ", draw %" PetscInt_FMT " (< 2^24), step %" PetscInt_FMT ", offset %" PetscInt64_FMT, a.input, a.draw, a.step, offset);
   DpsPhiloxKey((uint64_t)a.seed, key);
   DpsPhiloxCounter((uint32_t)a.input, (uint32_t)a.draw, (uint32_t)a.step, (uint32_t)a.stream, 0, ctr);
-  for (PetscInt b0 = 0; 2 * b0 < n; b0 += DPS_RANDOM_CHUNK) {
-    int nb = (int)PetscMin(DPS_RANDOM_CHUNK, (n + 1) / 2 - b0);
+  for (PetscInt64 b0 = first; b0 < last; b0 += DPS_RANDOM_CHUNK) {
+    int nb = (int)PetscMin(DPS_RANDOM_CHUNK, last - b0);
     DpsPhiloxBlocks(ctr[1], ctr[2], ctr[3], key[0], key[1], (uint64_t)b0, nb, words);
     for (int b = 0; b < nb; b++) {
-      PetscInt e = 2 * (b0 + b);
-      double   pair[2];
+      double pair[2];
       if (normal) DpsNormalPairFromWords(words[b], pair);
       else {
         pair[0] = DpsUniformFromBits(words[b][0], words[b][1]);
         pair[1] = DpsUniformFromBits(words[b][2], words[b][3]);
       }
-      out[e] = pair[0];
-      if (e + 1 < n) out[e + 1] = pair[1];
+      for (int slot = 0; slot < 2; slot++) {
+        PetscInt64 e = 2 * (b0 + b) + slot - offset;
+        if (e >= 0 && e < n) out[e] = pair[slot];
+      }
     }
   }
   PetscFunctionReturn(0);
@@ -47,13 +49,20 @@ static PetscErrorCode DpsRandomFill(DpsRandomAddress a, PetscInt n, PetscReal ou
 PetscErrorCode DpsRandomNormals(DpsRandomAddress a, PetscInt n, PetscReal out[])
 {
   PetscFunctionBegin;
-  PetscCall(DpsRandomFill(a, n, out, PETSC_TRUE));
+  PetscCall(DpsRandomFill(a, 0, n, out, PETSC_TRUE));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode DpsRandomUniforms(DpsRandomAddress a, PetscInt n, PetscReal out[])
 {
   PetscFunctionBegin;
-  PetscCall(DpsRandomFill(a, n, out, PETSC_FALSE));
+  PetscCall(DpsRandomFill(a, 0, n, out, PETSC_FALSE));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsRandomUniformsAt(DpsRandomAddress a, PetscInt64 offset, PetscInt n, PetscReal out[])
+{
+  PetscFunctionBegin;
+  PetscCall(DpsRandomFill(a, offset, n, out, PETSC_FALSE));
   PetscFunctionReturn(0);
 }

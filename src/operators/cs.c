@@ -6,7 +6,9 @@
 #include "io/h5.h"
 
 typedef struct {
-  PetscReal *A; /* [m x n], row-major */
+  PetscReal *A;  /* [m x n], row-major */
+  PetscReal *U;  /* [m x m] column-major left singular vectors, once the SVD is set up */
+  PetscReal *VT; /* [n x n] column-major V^T */
 } Operator_CS;
 
 /* Row-major A is column-major A^T: y = A x is GEMV with 'T' on the column-major n x m array */
@@ -49,6 +51,72 @@ static PetscErrorCode DpsOperatorNormalDiagonal_CS(DpsOperator op, PetscReal d[]
   PetscFunctionReturn(0);
 }
 
+/* A = U diag(sv) V^T by LAPACK, once per run. Row-major A is column-major A^T = V diag(sv) U^T, so gesvd of that
+   n x m matrix returns V as its left vectors and U^T as its right ones. */
+static PetscErrorCode DpsOperatorSVDSetUp_CS(DpsOperator op)
+{
+  Operator_CS *cs = (Operator_CS *)op->data;
+  PetscReal   *a, *s, *Vcm, *UTcm, *work, wq;
+  PetscBLASInt bn, bm, lwork = -1, info;
+  PetscInt     k = PetscMin(op->m, op->n);
+
+  PetscFunctionBegin;
+  PetscCall(PetscBLASIntCast(op->n, &bn));
+  PetscCall(PetscBLASIntCast(op->m, &bm));
+  PetscCall(PetscMalloc4(op->m * op->n, &a, k, &s, op->n * op->n, &Vcm, op->m * op->m, &UTcm));
+  PetscCall(PetscArraycpy(a, cs->A, op->m * op->n));
+  PetscCallBLAS("LAPACKgesvd", LAPACKgesvd_("A", "A", &bn, &bm, a, &bn, s, Vcm, &bn, UTcm, &bm, &wq, &lwork, &info));
+  lwork = (PetscBLASInt)wq;
+  PetscCall(PetscMalloc1(lwork, &work));
+  PetscCallBLAS("LAPACKgesvd", LAPACKgesvd_("A", "A", &bn, &bm, a, &bn, s, Vcm, &bn, UTcm, &bm, work, &lwork, &info));
+  PetscCheck(info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "SVD of the cs matrix failed (LAPACK info %d)", (int)info);
+  PetscCall(PetscFree(work));
+  PetscCall(PetscCalloc1(op->n, &op->sv));
+  PetscCall(PetscArraycpy(op->sv, s, k));
+  /* V^T as column-major n x n is the transpose of Vcm; U = (U^T)^T */
+  PetscCall(PetscMalloc2(op->n * op->n, &cs->VT, op->m * op->m, &cs->U));
+  for (PetscInt i = 0; i < op->n; i++)
+    for (PetscInt j = 0; j < op->n; j++) cs->VT[i + j * op->n] = Vcm[j + i * op->n];
+  for (PetscInt i = 0; i < op->m; i++)
+    for (PetscInt j = 0; j < op->m; j++) cs->U[i + j * op->m] = UTcm[j + i * op->m];
+  PetscCall(PetscFree4(a, s, Vcm, UTcm));
+  PetscFunctionReturn(0);
+}
+
+/* out = op(M) in with a column-major square or rectangular M */
+static PetscErrorCode DpsGemvColumnMajor(const char *trans, PetscInt rows, PetscInt cols, const PetscReal M[], const PetscReal in[], PetscReal out[])
+{
+  PetscBLASInt br, bc, one = 1;
+  PetscScalar  alpha = 1.0, beta = 0.0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscBLASIntCast(rows, &br));
+  PetscCall(PetscBLASIntCast(cols, &bc));
+  PetscCallBLAS("BLASgemv", BLASgemv_(trans, &br, &bc, &alpha, M, &br, in, &one, &beta, out, &one));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorVT_CS(DpsOperator op, const PetscReal x[], PetscReal xbar[])
+{
+  PetscFunctionBegin;
+  PetscCall(DpsGemvColumnMajor("N", op->n, op->n, ((Operator_CS *)op->data)->VT, x, xbar));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorV_CS(DpsOperator op, const PetscReal xbar[], PetscReal x[])
+{
+  PetscFunctionBegin;
+  PetscCall(DpsGemvColumnMajor("T", op->n, op->n, ((Operator_CS *)op->data)->VT, xbar, x));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorUT_CS(DpsOperator op, const PetscReal y[], PetscReal ybar[])
+{
+  PetscFunctionBegin;
+  PetscCall(DpsGemvColumnMajor("T", op->m, op->m, ((Operator_CS *)op->data)->U, y, ybar));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsOperatorCSSetMatrix(DpsOperator op, PetscInt m, PetscInt n, const PetscReal A[])
 {
   Operator_CS *cs = (Operator_CS *)op->data;
@@ -60,6 +128,8 @@ PetscErrorCode DpsOperatorCSSetMatrix(DpsOperator op, PetscInt m, PetscInt n, co
   PetscCall(PetscFree(cs->A));
   PetscCall(PetscMalloc1(m * n, &cs->A));
   PetscCall(PetscArraycpy(cs->A, A, m * n));
+  PetscCall(PetscFree2(cs->VT, cs->U));
+  PetscCall(PetscFree(op->sv));
   op->m = m;
   op->n = n;
   PetscFunctionReturn(0);
@@ -96,6 +166,7 @@ static PetscErrorCode DpsOperatorDestroy_CS(DpsOperator op)
 
   PetscFunctionBegin;
   PetscCall(PetscFree(cs->A));
+  PetscCall(PetscFree2(cs->VT, cs->U));
   PetscCall(PetscFree(op->data));
   PetscFunctionReturn(0);
 }
@@ -110,6 +181,10 @@ PetscErrorCode DpsOperatorCreate_CS(DpsOperator op)
   op->ops->apply          = DpsOperatorApply_CS;
   op->ops->applytranspose = DpsOperatorApplyTranspose_CS;
   op->ops->normaldiagonal = DpsOperatorNormalDiagonal_CS;
+  op->ops->svdsetup       = DpsOperatorSVDSetUp_CS;
+  op->ops->vt             = DpsOperatorVT_CS;
+  op->ops->v              = DpsOperatorV_CS;
+  op->ops->ut             = DpsOperatorUT_CS;
   op->ops->load           = DpsOperatorLoad_CS;
   op->ops->save           = DpsOperatorSave_CS;
   op->ops->destroy        = DpsOperatorDestroy_CS;

@@ -36,6 +36,34 @@ static PetscErrorCode DpsOperatorNormalDiagonal_Inpaint(DpsOperator op, PetscRea
   PetscFunctionReturn(0);
 }
 
+/* A diag(v) A^T = diag(mask v): (c I + A diag(v) A^T)^{-1} is diagonal; v = NULL means v = 1 */
+static PetscErrorCode DpsOperatorMeasurementInverse_Inpaint(DpsOperator op, PetscReal c, const PetscReal v[], const PetscReal y[], PetscReal out[])
+{
+  Operator_Inpaint *in = (Operator_Inpaint *)op->data;
+
+  PetscFunctionBegin;
+  for (PetscInt j = 0; j < op->n; j++) out[j] = y[j] / (c + in->mask[j] * (v ? v[j] : 1.0));
+  PetscFunctionReturn(0);
+}
+
+/* SVD of a 0/1 diagonal: U = V = I, singular values = the mask */
+static PetscErrorCode DpsOperatorSVDSetUp_Inpaint(DpsOperator op)
+{
+  Operator_Inpaint *in = (Operator_Inpaint *)op->data;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(op->n, &op->sv));
+  PetscCall(PetscArraycpy(op->sv, in->mask, op->n));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorIdentity_Inpaint(DpsOperator op, const PetscReal x[], PetscReal y[])
+{
+  PetscFunctionBegin;
+  PetscCall(PetscArraycpy(y, x, op->n));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsOperatorInpaintSetMask(DpsOperator op, PetscInt n, const PetscReal mask[])
 {
   Operator_Inpaint *in = (Operator_Inpaint *)op->data;
@@ -48,6 +76,7 @@ PetscErrorCode DpsOperatorInpaintSetMask(DpsOperator op, PetscInt n, const Petsc
   PetscCall(PetscFree(in->mask));
   PetscCall(PetscMalloc1(n, &in->mask));
   PetscCall(PetscArraycpy(in->mask, mask, n));
+  PetscCall(PetscFree(op->sv));
   op->m = op->n = n;
   PetscFunctionReturn(0);
 }
@@ -109,6 +138,11 @@ PetscErrorCode DpsOperatorCreate_Inpaint(DpsOperator op)
   op->ops->applytranspose  = DpsOperatorApply_Inpaint; /* a diagonal is its own adjoint */
   op->ops->normalinverse   = DpsOperatorNormalInverse_Inpaint;
   op->ops->normaldiagonal  = DpsOperatorNormalDiagonal_Inpaint;
+  op->ops->measurementinverse = DpsOperatorMeasurementInverse_Inpaint;
+  op->ops->svdsetup        = DpsOperatorSVDSetUp_Inpaint;
+  op->ops->vt              = DpsOperatorIdentity_Inpaint;
+  op->ops->v               = DpsOperatorIdentity_Inpaint;
+  op->ops->ut              = DpsOperatorIdentity_Inpaint;
   op->ops->load            = DpsOperatorLoad_Inpaint;
   op->ops->save            = DpsOperatorSave_Inpaint;
   op->ops->view            = DpsOperatorView_Inpaint;

@@ -47,6 +47,7 @@ PetscErrorCode DpsOperatorSetType(DpsOperator op, DpsOperatorType type)
   if (op->ops->destroy) PetscCall((*op->ops->destroy)(op));
   PetscCall(PetscMemzero(op->ops, sizeof(struct _DpsOperatorOps)));
   PetscCall(MatDestroy(&op->A));
+  PetscCall(PetscFree(op->sv));
   op->m = op->n = 0;
   op->setupcalled = PETSC_FALSE;
   PetscCall((*create)(op));
@@ -210,6 +211,68 @@ PetscErrorCode DpsOperatorApplyNormalInverse(DpsOperator op, PetscReal a, PetscR
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode DpsOperatorHasMeasurementInverse(DpsOperator op, PetscBool *has)
+{
+  PetscFunctionBegin;
+  *has = op->ops->measurementinverse ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorApplyMeasurementInverse(DpsOperator op, PetscReal c, const PetscReal v[], const PetscReal y[], PetscReal out[])
+{
+  PetscFunctionBegin;
+  PetscCheck(op->ops->measurementinverse, PETSC_COMM_SELF, PETSC_ERR_SUP, "operator type %s has no exact (c I + A diag(v) A^T)^{-1}", ((PetscObject)op)->type_name);
+  PetscCall((*op->ops->measurementinverse)(op, c, v, y, out));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorHasSVD(DpsOperator op, PetscBool *has)
+{
+  PetscFunctionBegin;
+  *has = op->ops->svdsetup ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorSVDSetUp(DpsOperator op)
+{
+  PetscFunctionBegin;
+  PetscCheck(op->ops->svdsetup, PETSC_COMM_SELF, PETSC_ERR_SUP, "operator type %s has no SVD, which ddrm needs (methods.md section 5); use another sampler", ((PetscObject)op)->type_name);
+  if (!op->sv) PetscCall((*op->ops->svdsetup)(op));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorGetSingularValues(DpsOperator op, const PetscReal **sv)
+{
+  PetscFunctionBegin;
+  PetscCall(DpsOperatorSVDSetUp(op));
+  *sv = op->sv;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorApplyVT(DpsOperator op, const PetscReal x[], PetscReal xbar[])
+{
+  PetscFunctionBegin;
+  PetscCall(DpsOperatorSVDSetUp(op));
+  PetscCall((*op->ops->vt)(op, x, xbar));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorApplyV(DpsOperator op, const PetscReal xbar[], PetscReal x[])
+{
+  PetscFunctionBegin;
+  PetscCall(DpsOperatorSVDSetUp(op));
+  PetscCall((*op->ops->v)(op, xbar, x));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorApplyUT(DpsOperator op, const PetscReal y[], PetscReal ybar[])
+{
+  PetscFunctionBegin;
+  PetscCall(DpsOperatorSVDSetUp(op));
+  PetscCall((*op->ops->ut)(op, y, ybar));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsOperatorHasNormalDiagonal(DpsOperator op, PetscBool *has)
 {
   PetscFunctionBegin;
@@ -239,7 +302,7 @@ PetscErrorCode DpsOperatorView(DpsOperator op, PetscViewer viewer)
   if (!iascii) PetscFunctionReturn(0);
   PetscCall(PetscObjectPrintClassNamePrefixType((PetscObject)op, viewer));
   PetscCall(PetscViewerASCIIPushTab(viewer));
-  PetscCall(PetscViewerASCIIPrintf(viewer, "A: %" PetscInt_FMT " x %" PetscInt_FMT "; exact normal inverse: %s; diag(A^T A): %s\n", op->m, op->n, op->ops->normalinverse ? "yes" : "no", op->ops->normaldiagonal ? "yes" : "no"));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "A: %" PetscInt_FMT " x %" PetscInt_FMT "; exact normal inverse: %s; diag(A^T A): %s; SVD: %s\n", op->m, op->n, op->ops->normalinverse ? "yes" : "no", op->ops->normaldiagonal ? "yes" : "no", op->ops->svdsetup ? "yes" : "no"));
   if (op->ops->view) PetscCall((*op->ops->view)(op, viewer));
   PetscCall(PetscViewerASCIIPopTab(viewer));
   PetscFunctionReturn(0);
@@ -255,6 +318,7 @@ PetscErrorCode DpsOperatorDestroy(DpsOperator *op)
   }
   if ((*op)->ops->destroy) PetscCall((*(*op)->ops->destroy)(*op));
   PetscCall(MatDestroy(&(*op)->A));
+  PetscCall(PetscFree((*op)->sv));
   PetscCall(PetscHeaderDestroy(op));
   PetscFunctionReturn(0);
 }

@@ -6,6 +6,10 @@ PetscFunctionList DpsSamplerList = NULL;
 
 PETSC_EXTERN PetscErrorCode DpsSamplerCreate_DDPM(DpsSampler);
 PETSC_EXTERN PetscErrorCode DpsSamplerCreate_CDPS(DpsSampler);
+PETSC_EXTERN PetscErrorCode DpsSamplerCreate_DPS(DpsSampler);
+PETSC_EXTERN PetscErrorCode DpsSamplerCreate_PiGDM(DpsSampler);
+PETSC_EXTERN PetscErrorCode DpsSamplerCreate_DDRM(DpsSampler);
+PETSC_EXTERN PetscErrorCode DpsSamplerCreate_CADPS(DpsSampler);
 
 PetscErrorCode DpsSamplerRegister(const char name[], PetscErrorCode (*create)(DpsSampler))
 {
@@ -19,6 +23,10 @@ PetscErrorCode DpsSamplerRegisterAll(void)
   PetscFunctionBegin;
   PetscCall(DpsSamplerRegister(DPSSAMPLERDDPM, DpsSamplerCreate_DDPM));
   PetscCall(DpsSamplerRegister(DPSSAMPLERCDPS, DpsSamplerCreate_CDPS));
+  PetscCall(DpsSamplerRegister(DPSSAMPLERCADPS, DpsSamplerCreate_CADPS));
+  PetscCall(DpsSamplerRegister(DPSSAMPLERDPS, DpsSamplerCreate_DPS));
+  PetscCall(DpsSamplerRegister(DPSSAMPLERPIGDM, DpsSamplerCreate_PiGDM));
+  PetscCall(DpsSamplerRegister(DPSSAMPLERDDRM, DpsSamplerCreate_DDRM));
   PetscFunctionReturn(0);
 }
 
@@ -43,7 +51,7 @@ PetscErrorCode DpsSamplerSetType(DpsSampler s, DpsSamplerType type)
   PetscCall(PetscObjectTypeCompare((PetscObject)s, type, &same));
   if (same) PetscFunctionReturn(0);
   PetscCall(PetscFunctionListFind(DpsSamplerList, type, &create));
-  PetscCheck(create, PetscObjectComm((PetscObject)s), PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown -sampler_type %s (known: ddpm, cdps)", type);
+  PetscCheck(create, PetscObjectComm((PetscObject)s), PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown -sampler_type %s (known: ddpm, cdps, cadps, dps, pigdm, ddrm)", type);
   if (s->ops->destroy) PetscCall((*s->ops->destroy)(s));
   PetscCall(PetscMemzero(s->ops, sizeof(struct _DpsSamplerOps)));
   s->setupcalled = PETSC_FALSE;
@@ -147,7 +155,9 @@ PetscErrorCode DpsSamplerEnsureCapacity(DpsSampler s, PetscInt rows)
   PetscFunctionBegin;
   if (rows <= s->capacity) PetscFunctionReturn(0);
   PetscCall(PetscFree(s->eps));
+  PetscCall(PetscFree3(s->x0hat, s->v, s->g));
   PetscCall(PetscMalloc1(rows * s->d, &s->eps));
+  PetscCall(PetscMalloc3(rows * s->d, &s->x0hat, rows * s->d, &s->v, rows * s->d, &s->g));
   s->capacity = rows;
   PetscFunctionReturn(0);
 }
@@ -158,6 +168,16 @@ PetscErrorCode DpsSamplerNormals(DpsSampler s, PetscInt input, PetscInt draw, Pe
 
   PetscFunctionBegin;
   PetscCall(DpsRandomNormals(a, n, out));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerTweedieVJP(DpsSampler s, const DpsStep *st, PetscInt rows, const PetscReal x[], const PetscReal v[], PetscReal out[])
+{
+  const PetscReal se = PetscSqrtReal(1.0 - st->abar), sa = PetscSqrtReal(st->abar);
+
+  PetscFunctionBegin;
+  PetscCall(DpsScoreVJP(s->score, rows, st->t, st->abar, x, v, out));
+  for (PetscInt e = 0; e < rows * s->d; e++) out[e] = (v[e] - se * out[e]) / sa;
   PetscFunctionReturn(0);
 }
 
@@ -188,6 +208,17 @@ PetscErrorCode DpsSamplerStep(DpsSampler s, PetscInt i, PetscInt nin, const Pets
   PetscCall((*s->ops->step)(s, &st, nin, index, y, x));
   PetscCall(PetscLogEventEnd(DPS_EVENT_SAMPLER_STEP, 0, 0, 0, 0));
   s->stats.steps += nin * s->S;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerProbes(DpsSampler s, PetscInt input, PetscInt draw, PetscInt step, PetscInt probe, PetscReal r[])
+{
+  DpsRandomAddress a = {s->seed, input, draw, step, DPS_STREAM_PROBES};
+
+  PetscFunctionBegin;
+  /* probe p is elements [p d, (p + 1) d) of the row's probe stream: the same whatever K */
+  PetscCall(DpsRandomUniformsAt(a, (PetscInt64)probe * s->d, s->d, r));
+  for (PetscInt e = 0; e < s->d; e++) r[e] = r[e] < 0.5 ? -1.0 : 1.0;
   PetscFunctionReturn(0);
 }
 
@@ -259,6 +290,7 @@ PetscErrorCode DpsSamplerDestroy(DpsSampler *s)
   PetscCall(DpsScoreDestroy(&(*s)->score));
   PetscCall(DpsOperatorDestroy(&(*s)->op));
   PetscCall(PetscFree((*s)->eps));
+  PetscCall(PetscFree3((*s)->x0hat, (*s)->v, (*s)->g));
   PetscCall(PetscHeaderDestroy(s));
   PetscFunctionReturn(0);
 }

@@ -30,6 +30,7 @@ struct _p_DpsSampler {
   PetscInt        d, m;     /* signal and measurement sizes */
   PetscInt        capacity; /* rows the work arrays hold */
   PetscReal      *eps;      /* [capacity x d] model output of the current step */
+  PetscReal      *x0hat, *v, *g; /* [capacity x d] work arrays of the guided samplers */
   DpsSamplerStats stats;
   PetscBool       setupcalled;
   void           *data;
@@ -38,8 +39,17 @@ struct _p_DpsSampler {
 /* Work arrays for `rows` rows of the batch; types call it to size their own buffers too. */
 PETSC_INTERN PetscErrorCode DpsSamplerEnsureCapacity(DpsSampler, PetscInt);
 
+/* Rademacher probe p (d signs) of a row at a step, from the probe stream */
+PETSC_INTERN PetscErrorCode DpsSamplerProbes(DpsSampler, PetscInt, PetscInt, PetscInt, PetscInt, PetscReal[]);
+
 /* The normals of methods.md section 9 for (input, draw, step, stream) */
 PETSC_INTERN PetscErrorCode DpsSamplerNormals(DpsSampler, PetscInt, PetscInt, PetscInt, DpsStream, PetscInt, PetscReal[]);
+
+/* out = J^T v for every row, J = d x0hat / d x_t = (I - sqrt(1 - abar) d eps / dx) / sqrt(abar): one batched VJP */
+PETSC_INTERN PetscErrorCode DpsSamplerTweedieVJP(DpsSampler, const DpsStep *, PetscInt, const PetscReal[], const PetscReal[], PetscReal[]);
+
+/* The shared guided step (methods.md section 6): a DDIM step with the posterior score eps - sqrt(1-abar) lambda g */
+PETSC_INTERN void DpsStepGuided(const DpsStep *, PetscReal, PetscInt, const PetscReal[], const PetscReal[], const PetscReal[], PetscReal, const PetscReal[], PetscReal[]);
 
 /* The shared DDPM pieces (methods.md section 1), written once for every sampler */
 PETSC_INTERN void DpsStepTweedie(const DpsStep *, PetscInt, const PetscReal[], const PetscReal[], PetscReal[]);

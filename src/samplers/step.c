@@ -13,3 +13,19 @@ void DpsStepReverseMean(const DpsStep *st, PetscInt n, const PetscReal x[], cons
 {
   for (PetscInt j = 0; j < n; j++) mu[j] = st->c1 * x0hat[j] + st->c2 * x[j];
 }
+
+/* eps' = eps - sqrt(1 - abar_t) lambda g;  x0hat' = (x_t - sqrt(1 - abar_t) eps') / sqrt(abar_t);
+   x_{t-1} = sqrt(abar_{t-1}) x0hat' + sqrt(1 - abar_{t-1} - sigma^2) eps' + sigma z,
+   sigma = eta sqrt((1 - abar_{t-1}) / (1 - abar_t)) sqrt(1 - abar_t / abar_{t-1}); at the last step sigma = 0. */
+void DpsStepGuided(const DpsStep *st, PetscReal eta, PetscInt n, const PetscReal x[], const PetscReal eps[], const PetscReal g[], PetscReal lambda, const PetscReal z[], PetscReal out[])
+{
+  const PetscReal se = PetscSqrtReal(1.0 - st->abar), sa = PetscSqrtReal(st->abar);
+  const PetscReal sigma = eta * PetscSqrtReal((1.0 - st->abar_prev) / (1.0 - st->abar)) * PetscSqrtReal(1.0 - st->abar / st->abar_prev);
+  const PetscReal ce = PetscSqrtReal(PetscMax(1.0 - st->abar_prev - sigma * sigma, 0.0)), cp = PetscSqrtReal(st->abar_prev);
+
+  for (PetscInt j = 0; j < n; j++) {
+    PetscReal e  = eps[j] - se * lambda * g[j];
+    PetscReal x0 = (x[j] - se * e) / sa;
+    out[j]       = cp * x0 + ce * e + (sigma > 0 ? sigma * z[j] : 0.0);
+  }
+}
