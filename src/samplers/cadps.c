@@ -41,23 +41,24 @@ static PetscErrorCode DpsSamplerCADPSEnsureCapacity(DpsSampler s, PetscInt rows)
   PetscFunctionReturn(0);
 }
 
-/* diag[row] = Sigmatilde from K probes around x (s->eps holds eps(x_t, t)) */
-static PetscErrorCode DpsSamplerCADPSDiagonal(DpsSampler s, const DpsStep *st, PetscInt nin, const PetscInt index[], const PetscReal x[])
+/* d_t [rows x d], the finite-difference estimate of diag(d eps / dx) from K probes around x;
+   s->eps must hold eps(x_t, t) */
+PetscErrorCode DpsSamplerCADPSJacobianDiagonal(DpsSampler s, const DpsStep *st, PetscInt nin, const PetscInt index[], const PetscReal x[], PetscReal dt[])
 {
   Sampler_CADPS *ca = (Sampler_CADPS *)s->data;
   const PetscInt d = s->d, rows = nin * s->S;
   PetscReal     *h;
 
   PetscFunctionBegin;
+  PetscCall(DpsSamplerCADPSEnsureCapacity(s, rows));
   PetscCall(PetscMalloc1(rows, &h));
-  for (PetscInt e = 0; e < rows * d; e++) ca->diag[e] = 0.0;
+  for (PetscInt e = 0; e < rows * d; e++) dt[e] = 0.0;
   for (PetscInt row = 0; row < rows; row++) {
     PetscReal ms = 0.0;
     for (PetscInt e = 0; e < d; e++) ms += x[row * d + e] * x[row * d + e] / d;
     h[row] = ca->h * PetscMax(1.0, PetscSqrtReal(ms));
   }
   for (PetscInt p = 0; p < ca->probes; p++) {
-    /* probe p of every row: Rademacher signs from uniforms, element block p * d of the row's stream */
     for (PetscInt j = 0; j < nin; j++)
       for (PetscInt k = 0; k < s->S; k++) {
         const PetscInt row = j * s->S + k;
@@ -69,10 +70,9 @@ static PetscErrorCode DpsSamplerCADPSDiagonal(DpsSampler s, const DpsStep *st, P
       for (PetscInt k = 0; k < s->S; k++) {
         const PetscInt row = j * s->S + k;
         PetscCall(DpsSamplerProbes(s, index[j], k, st->i, p, ca->r));
-        for (PetscInt e = 0; e < d; e++) ca->diag[row * d + e] += ca->r[e] * (ca->ep[row * d + e] - s->eps[row * d + e]) / (h[row] * ca->probes);
+        for (PetscInt e = 0; e < d; e++) dt[row * d + e] += ca->r[e] * (ca->ep[row * d + e] - s->eps[row * d + e]) / (h[row] * ca->probes);
       }
   }
-  for (PetscInt e = 0; e < rows * d; e++) ca->diag[e] = (1.0 - st->abar) / st->abar * PetscMax(1.0 - PetscSqrtReal(1.0 - st->abar) * ca->diag[e], ca->floor);
   PetscCall(PetscFree(h));
   PetscFunctionReturn(0);
 }
@@ -86,7 +86,9 @@ static PetscErrorCode DpsSamplerStep_CADPS(DpsSampler s, const DpsStep *st, Pets
   PetscCall(DpsSamplerCADPSEnsureCapacity(s, rows));
   PetscCall(DpsScoreEps(s->score, rows, st->t, st->abar, x, s->eps));
   if (ca->variant == DPS_CADPS_PAPER) {
-    PetscCall(DpsSamplerCADPSDiagonal(s, st, nin, index, x));
+    PetscCall(DpsSamplerCADPSJacobianDiagonal(s, st, nin, index, x, ca->diag));
+    /* Sigmatilde = (1 - abar)/abar max(1 - sqrt(1 - abar) d_t, floor) */
+    for (PetscInt e = 0; e < rows * d; e++) ca->diag[e] = (1.0 - st->abar) / st->abar * PetscMax(1.0 - PetscSqrtReal(1.0 - st->abar) * ca->diag[e], ca->floor);
     PetscCall(DpsGuidanceWeightedResidual(s, ca->M, st, nin, y, x, ca->diag, 0.0, s->v));
     PetscCall(DpsSamplerTweedieVJP(s, st, rows, x, s->v, s->g));
     for (PetscInt j = 0; j < nin; j++)

@@ -39,6 +39,9 @@ struct _p_DpsSampler {
 /* Work arrays for `rows` rows of the batch; types call it to size their own buffers too. */
 PETSC_INTERN PetscErrorCode DpsSamplerEnsureCapacity(DpsSampler, PetscInt);
 
+/* cadps: the finite-difference estimate of diag(d eps/dx) [rows x d]; s->eps must hold eps(x_t, t). For tests. */
+PETSC_INTERN PetscErrorCode DpsSamplerCADPSJacobianDiagonal(DpsSampler, const DpsStep *, PetscInt, const PetscInt[], const PetscReal[], PetscReal[]);
+
 /* Rademacher probe p (d signs) of a row at a step, from the probe stream */
 PETSC_INTERN PetscErrorCode DpsSamplerProbes(DpsSampler, PetscInt, PetscInt, PetscInt, PetscInt, PetscReal[]);
 
