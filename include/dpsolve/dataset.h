@@ -7,6 +7,7 @@
 
 #include <petscsys.h>
 #include <hdf5.h>
+#include <stdint.h>
 #include <dpsolve/operator.h>
 #include <dpsolve/score.h>
 
@@ -42,5 +43,11 @@ PETSC_EXTERN PetscErrorCode DpsOutputGetFile(DpsOutput, hid_t *);
 /* closes and moves the finished file to its name; on error the partial file is removed and any earlier file kept */
 PETSC_EXTERN PetscErrorCode DpsOutputFinish(DpsOutput *);
 PETSC_EXTERN PetscErrorCode DpsOutputAbort(DpsOutput *);
+
+/* Checksum of n 8-byte words at positions position0, position0 + 1, ... of an array named by salt: the sum over
+   the words of a 64-bit mix of (salt, position, word), mod 2^64. Parts computed on different ranks add up to the
+   checksum of the whole, whatever the split, and any change of a word or of its position changes the sum. */
+PETSC_EXTERN uint64_t DpsChecksum(uint64_t, uint64_t, size_t, const void *);
+PETSC_EXTERN uint64_t DpsChecksumSalt(const char[]);
 
 #endif

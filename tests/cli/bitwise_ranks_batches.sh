@@ -1,6 +1,7 @@
 #!/bin/bash
 # cli_bitwise_ranks_batches: the results for input i depend only on (seed, i), never on the number of ranks or
-# the batch size (methods.md section 9, design.md "Habits"): every dataset of the output is bit-identical.
+# the batch size (methods.md section 9, design.md "Habits"): every dataset of the output is bit-identical, for
+# every sampler.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -28,6 +29,14 @@ dps 1 da.log "${RUN[@]}" -input cs.h5 -output da.h5 -sampler_type ddpm -batch 1
 dps 2 db.log "${RUN[@]}" -input cs.h5 -output db.h5 -sampler_type ddpm -batch 7
 same_datasets da.h5 db.h5 "${ALL[@]}"
 differ_datasets a.h5 da.h5 /samples
+
+# --- every other sampler: 1 rank batch 1 against 2 ranks batch 3 ---
+for sampler in cadps dps pigdm ddrm; do
+  dps 1 "$sampler-1.log" "${RUN[@]}" -input cs.h5 -output "$sampler-1.h5" -sampler_type "$sampler" -batch 1
+  dps 2 "$sampler-2.log" "${RUN[@]}" -input cs.h5 -output "$sampler-2.h5" -sampler_type "$sampler" -batch 3
+  same_datasets "$sampler-1.h5" "$sampler-2.h5" "${ALL[@]}"
+  differ_datasets a.h5 "$sampler-1.h5" /samples
+done
 
 # --- inpainting, cdps with independent coupling and two solves per step ---
 INP=(-sampler_type cdps -cdps_coupling independent -cdps_solves 2)
