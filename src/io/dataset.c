@@ -1,7 +1,9 @@
 #include <dpsolve/dpsolve.h>
 #include <unistd.h>
 #include <errno.h>
+#include <stdlib.h>
 #include "io/h5.h"
+#include "io/ioimpl.h"
 
 struct _n_DpsDataset {
   MPI_Comm  comm;
@@ -22,6 +24,35 @@ PetscErrorCode DpsShard(PetscInt N, PetscMPIInt rank, PetscMPIInt size, PetscInt
   *lo = rank * base + PetscMin(rank, extra);
   *hi = *lo + base + (rank < extra ? 1 : 0);
   PetscFunctionReturn(0);
+}
+
+static inline uint64_t DpsMix64(uint64_t z)
+{
+  /* splitmix64's finaliser: every input bit affects every output bit */
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+uint64_t DpsChecksum(uint64_t salt, uint64_t position0, size_t n, const void *words)
+{
+  const unsigned char *w   = (const unsigned char *)words;
+  uint64_t             sum = 0, v;
+
+  for (size_t k = 0; k < n; k++) {
+    memcpy(&v, w + 8 * k, 8);
+    sum += DpsMix64(v ^ DpsMix64(salt + position0 + k));
+  }
+  return sum;
+}
+
+uint64_t DpsChecksumSalt(const char name[])
+{
+  uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+  for (const char *c = name; *c; c++) h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+  return DpsMix64(h);
 }
 
 PetscErrorCode DpsDatasetOpen(MPI_Comm comm, const char filename[], DpsDataset *dataset)
@@ -198,6 +229,37 @@ PetscErrorCode DpsCheckOutputPath(MPI_Comm comm, const char path[], PetscBool fo
   if (rank == 0) exists = access(path, F_OK) == 0;
   PetscCallMPI(MPI_Bcast(&exists, 1, MPI_INT, 0, comm));
   PetscCheck(!exists || force, comm, PETSC_ERR_FILE_OPEN, "output file %s already exists: remove it, choose another -output, or pass -force to replace it (it is kept until the new one is complete)", path);
+  PetscCall(DpsCheckWritableDirectory(comm, path, "output file"));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsCheckWritableDirectory(MPI_Comm comm, const char path[], const char what[])
+{
+  PetscMPIInt rank;
+  int         err = 0;
+  char        dir[PETSC_MAX_PATH_LEN], probe[PETSC_MAX_PATH_LEN + 32], *slash;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(PetscStrncpy(dir, path, sizeof(dir)));
+  slash = strrchr(dir, '/');
+  if (slash == dir) dir[1] = '\0';
+  else if (slash) *slash = '\0';
+  else PetscCall(PetscStrncpy(dir, ".", sizeof(dir)));
+  /* create a file there and remove it: permissions alone do not tell (root ignores them, a read-only mount
+     does not), and failing now costs nothing while failing after the sampling would lose it */
+  if (rank == 0) {
+    int fd;
+    PetscCall(PetscSNPrintf(probe, sizeof(probe), "%s/.dpsolve-probe-XXXXXX", dir));
+    fd = mkstemp(probe);
+    if (fd < 0) err = errno;
+    else {
+      close(fd);
+      unlink(probe);
+    }
+  }
+  PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
+  PetscCheck(!err, comm, PETSC_ERR_FILE_OPEN, "cannot write the %s %s: its directory %s: %s", what, path, dir, strerror(err));
   PetscFunctionReturn(0);
 }
 
