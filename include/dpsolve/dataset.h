@@ -29,18 +29,38 @@ PETSC_EXTERN PetscErrorCode DpsDatasetGetShard(DpsDataset, PetscInt *, PetscInt 
 PETSC_EXTERN PetscErrorCode DpsDatasetReadMeasurements(DpsDataset, DpsOperator, PetscInt64, PetscReal **);
 PETSC_EXTERN PetscErrorCode DpsDatasetReadGroundTruth(DpsDataset, PetscReal **);
 PETSC_EXTERN PetscErrorCode DpsDatasetGetFile(DpsDataset, hid_t *);
+/* collective: checksum of every dataset of the input (values and names) and of its attributes sigma_y,
+   data_shape and the operator type: what a restart compares to know it reads the same data */
+PETSC_EXTERN PetscErrorCode DpsDatasetChecksum(DpsDataset, uint64_t *);
 
 /* The contiguous shard of N inputs for `rank` of `size` */
 PETSC_EXTERN PetscErrorCode DpsShard(PetscInt, PetscMPIInt, PetscMPIInt, PetscInt *, PetscInt *);
 
-/* Fails, naming the file, when path exists and force is false; nothing is touched. */
+/* Fails, naming the file, when path exists and force is false, or when its directory is missing or not
+   writable (DpsCheckWritableDirectory); nothing is touched. */
 PETSC_EXTERN PetscErrorCode DpsCheckOutputPath(MPI_Comm, const char[], PetscBool);
+/* Fails, naming the file (what: "output file", "checkpoint", ...), its directory and the reason, unless a file
+   can be created in the directory of path */
+PETSC_EXTERN PetscErrorCode DpsCheckWritableDirectory(MPI_Comm, const char[], const char[]);
 
+/* <path>.partial, with the root attribute complete = 0 */
 PETSC_EXTERN PetscErrorCode DpsOutputCreate(MPI_Comm, const char[], PetscInt, PetscInt, PetscInt, PetscInt, PetscBool, DpsOutput *);
+/* <path>.partial as an interrupted run left it, if it is that run's (attribute run_id) and of these sizes; else
+   NULL, with the reason in why[len] */
+PETSC_EXTERN PetscErrorCode DpsOutputReopen(MPI_Comm, const char[], PetscInt, PetscInt, PetscInt, PetscInt, PetscBool, uint64_t, DpsOutput *, char[], size_t);
+/* collective: the /done flags of rows [row0, row0 + n) */
+PETSC_EXTERN PetscErrorCode DpsOutputReadDone(DpsOutput, PetscInt, PetscInt, PetscBool[]);
+/* collective: every row written so far is on disk (before a checkpoint says so) */
+PETSC_EXTERN PetscErrorCode DpsOutputFlush(DpsOutput);
+/* collective: complete = 1, the last change before DpsOutputFinish */
+PETSC_EXTERN PetscErrorCode DpsOutputSetComplete(DpsOutput);
+/* whether path is a complete output (attribute complete = 1), and its run_id (0 when none) */
+PETSC_EXTERN PetscErrorCode DpsOutputPeek(MPI_Comm, const char[], PetscBool *, uint64_t *);
 /* collective: rows [row0, row0 + n) of /samples [N,S,d], /mean, /std [N,d] (S > 1), /y [N,m], /x0 [N,d], /done */
 PETSC_EXTERN PetscErrorCode DpsOutputWrite(DpsOutput, PetscInt, PetscInt, const PetscReal[], const PetscReal[], const PetscReal[]);
 PETSC_EXTERN PetscErrorCode DpsOutputGetFile(DpsOutput, hid_t *);
-/* closes and moves the finished file to its name; on error the partial file is removed and any earlier file kept */
+/* flushes, closes, fsyncs and moves the finished file to its name; on error the partial file is removed and any
+   earlier file kept */
 PETSC_EXTERN PetscErrorCode DpsOutputFinish(DpsOutput *);
 PETSC_EXTERN PetscErrorCode DpsOutputAbort(DpsOutput *);
 

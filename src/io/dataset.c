@@ -182,6 +182,105 @@ PetscErrorCode DpsDatasetGetShard(DpsDataset ds, PetscInt *lo, PetscInt *hi)
   PetscFunctionReturn(0);
 }
 
+typedef struct {
+  char   **names;
+  PetscInt n, max;
+} DpsNameList;
+
+static herr_t DpsCollectDatasets(hid_t group, const char *name, const H5L_info_t *info, void *ctx)
+{
+  DpsNameList *list = (DpsNameList *)ctx;
+  H5O_info_t   oinfo;
+
+  if (info->type != H5L_TYPE_HARD) return 0;
+  if (H5Oget_info_by_name2(group, name, &oinfo, H5O_INFO_BASIC, H5P_DEFAULT) < 0 || oinfo.type != H5O_TYPE_DATASET) return 0;
+  if (list->n == list->max) {
+    char **more = (char **)realloc(list->names, sizeof(char *) * (size_t)(2 * list->max + 8));
+    if (!more) return -1;
+    list->names = more;
+    list->max   = 2 * list->max + 8;
+  }
+  list->names[list->n++] = strdup(name);
+  return 0;
+}
+
+PetscErrorCode DpsDatasetChecksum(DpsDataset ds, uint64_t *checksum)
+{
+  DpsNameList list = {NULL, 0, 0};
+  PetscMPIInt rank, size;
+  uint64_t    sum = 0;
+  char        optype[64] = "";
+  PetscBool   hasop;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(ds->comm, &rank));
+  PetscCallMPI(MPI_Comm_size(ds->comm, &size));
+  /* every dataset, in name order, whatever it is for: a data set is the same only if all of it is */
+  PetscCheck(H5Lvisit(ds->file, H5_INDEX_NAME, H5_ITER_INC, DpsCollectDatasets, &list) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot list its datasets", ds->filename);
+  for (PetscInt k = 0; k < list.n; k++) {
+    hid_t       d = H5Dopen2(ds->file, list.names[k], H5P_DEFAULT), space, type, ms;
+    hsize_t     dims[DPS_H5_MAX_RANK], rows = 1, rowlen = 1;
+    int         nd;
+    H5T_class_t cls;
+    PetscInt    lo, hi;
+    uint64_t    salt = DpsChecksumSalt(list.names[k]);
+
+    PetscCheck(d >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot open dataset %s", ds->filename, list.names[k]);
+    type = H5Dget_type(d);
+    cls  = H5Tget_class(type);
+    H5Tclose(type);
+    space = H5Dget_space(d);
+    nd    = H5Sget_simple_extent_ndims(space);
+    sum += salt; /* the name counts even when the values cannot be read as numbers */
+    if ((cls == H5T_FLOAT || cls == H5T_INTEGER) && nd >= 0 && nd <= DPS_H5_MAX_RANK) {
+      H5Sget_simple_extent_dims(space, dims, NULL);
+      if (nd > 0) rows = dims[0];
+      for (int j = 1; j < nd; j++) rowlen *= dims[j];
+      /* each rank reads a block of rows, in pieces of about a million values */
+      PetscCall(DpsShard((PetscInt)rows, rank, size, &lo, &hi));
+      if (nd == 0) {
+        lo = 0;
+        hi = rank == 0 ? 1 : 0;
+      }
+      {
+        hsize_t    step = PetscMax(1, (hsize_t)1048576 / PetscMax(rowlen, 1)), r0;
+        PetscReal *buf;
+        PetscCall(PetscMalloc1(PetscMax((size_t)(PetscMin(step, (hsize_t)(hi - lo)) * rowlen), 1), &buf));
+        for (r0 = (hsize_t)lo; r0 < (hsize_t)hi; r0 += step) {
+          hsize_t nr = PetscMin(step, (hsize_t)hi - r0), start[DPS_H5_MAX_RANK] = {0}, count[DPS_H5_MAX_RANK], mdim = nr * rowlen;
+          herr_t  e;
+          start[0] = r0;
+          count[0] = nr;
+          for (int j = 1; j < nd; j++) count[j] = dims[j];
+          if (nd > 0) H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL);
+          ms = H5Screate_simple(1, &mdim, NULL);
+          e  = H5Dread(d, H5T_NATIVE_DOUBLE, ms, space, H5P_DEFAULT, buf);
+          H5Sclose(ms);
+          PetscCheck(e >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot read dataset %s", ds->filename, list.names[k]);
+          sum += DpsChecksum(salt, (uint64_t)(r0 * rowlen), (size_t)(nr * rowlen), buf);
+        }
+        PetscCall(PetscFree(buf));
+      }
+      if (rank == 0) sum += DpsChecksum(salt, UINT64_MAX / 2, (size_t)nd, dims); /* the shape */
+    }
+    H5Sclose(space);
+    H5Dclose(d);
+    free(list.names[k]);
+  }
+  free(list.names);
+  if (rank == 0) {
+    int64_t shape[DPS_H5_MAX_RANK];
+    for (PetscInt k = 0; k < ds->nshape; k++) shape[k] = ds->shape[k];
+    sum += DpsChecksum(DpsChecksumSalt("sigma_y"), 0, 1, &ds->sigma_y);
+    sum += DpsChecksum(DpsChecksumSalt("data_shape"), 0, (size_t)ds->nshape, shape);
+    PetscCall(DpsH5Exists(ds->file, "/operator", &hasop));
+    if (hasop && H5Aexists_by_name(ds->file, "/operator", "type", H5P_DEFAULT) > 0) PetscCall(DpsH5ReadStringAttribute(ds->file, ds->filename, "/operator", "type", optype, sizeof(optype)));
+    sum += DpsChecksumSalt(optype);
+  }
+  PetscCallMPI(MPI_Allreduce(&sum, checksum, 1, MPI_UINT64_T, MPI_SUM, ds->comm));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsDatasetReadGroundTruth(DpsDataset ds, PetscReal **x0)
 {
   PetscInt n = ds->hi - ds->lo;
@@ -275,6 +374,7 @@ PetscErrorCode DpsOutputCreate(MPI_Comm comm, const char path[], PetscInt N, Pet
 {
   DpsOutput out;
   hsize_t   dsamp[3] = {(hsize_t)N, (hsize_t)S, (hsize_t)d}, dx[2] = {(hsize_t)N, (hsize_t)d}, dy[2] = {(hsize_t)N, (hsize_t)m}, dn[1] = {(hsize_t)N};
+  int64_t   zero     = 0;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&out));
@@ -296,7 +396,142 @@ PetscErrorCode DpsOutputCreate(MPI_Comm comm, const char path[], PetscInt N, Pet
   PetscCall(DpsH5CreateDataset(out->file, "/y", 2, dy, H5T_NATIVE_DOUBLE));
   if (has_x0) PetscCall(DpsH5CreateDataset(out->file, "/x0", 2, dx, H5T_NATIVE_DOUBLE));
   PetscCall(DpsH5CreateDataset(out->file, "/done", 1, dn, H5T_NATIVE_UCHAR));
+  /* not complete until DpsOutputSetComplete, the last change before the rename */
+  PetscCall(DpsH5WriteInt64Attribute(out->file, "/", "complete", 1, &zero));
   *output = out;
+  PetscFunctionReturn(0);
+}
+
+/* Rank 0, serial HDF5: can the partial file of an interrupted run be continued? why[] is empty when it can. */
+static PetscErrorCode DpsOutputCheckPartial(DpsOutput out, uint64_t run_id, char why[], size_t len)
+{
+  hid_t       f;
+  int64_t     v = -1;
+  hsize_t     dims[3];
+  PetscBool   exists;
+  PetscErrorCode ierr = 0;
+  struct {
+    const char *name;
+    int         rank;
+    hsize_t     dims[3];
+    PetscBool   present;
+  } want[] = {
+    {"/samples", 3, {(hsize_t)out->N, (hsize_t)out->S, (hsize_t)out->d}, PETSC_TRUE      },
+    {"/y",       2, {(hsize_t)out->N, (hsize_t)out->m, 0},               PETSC_TRUE      },
+    {"/done",    1, {(hsize_t)out->N, 0, 0},                             PETSC_TRUE      },
+    {"/x0",      2, {(hsize_t)out->N, (hsize_t)out->d, 0},               out->has_x0     },
+    {"/mean",    2, {(hsize_t)out->N, (hsize_t)out->d, 0},               out->S > 1      },
+    {"/std",     2, {(hsize_t)out->N, (hsize_t)out->d, 0},               out->S > 1      },
+  };
+
+  PetscFunctionBegin;
+  why[0] = '\0';
+  if (access(out->partial, F_OK)) {
+    PetscCall(PetscSNPrintf(why, len, "%s not found", out->partial));
+    PetscFunctionReturn(0);
+  }
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  f = H5Fopen(out->partial, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0) {
+    PetscCall(PetscSNPrintf(why, len, "%s is not a readable HDF5 file", out->partial));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  if (H5Aexists_by_name(f, "/", "run_id", H5P_DEFAULT) <= 0 || DpsH5ReadInt64Attribute(f, out->partial, "/", "run_id", 1, &v) || (uint64_t)v != run_id) {
+    PetscCall(PetscSNPrintf(why, len, "%s belongs to another run", out->partial));
+  } else {
+    for (size_t k = 0; k < sizeof(want) / sizeof(want[0]) && !why[0]; k++) {
+      ierr = DpsH5Exists(f, want[k].name, &exists);
+      if (ierr || exists != want[k].present) PetscCall(PetscSNPrintf(why, len, "%s: dataset %s is %s", out->partial, want[k].name, exists ? "unexpected" : "missing"));
+      else if (exists && (DpsH5GetDims(f, out->partial, want[k].name, want[k].rank, "", dims) || memcmp(dims, want[k].dims, want[k].rank * sizeof(hsize_t)))) PetscCall(PetscSNPrintf(why, len, "%s: dataset %s has other dimensions", out->partial, want[k].name));
+    }
+  }
+  PetscCall(PetscPopErrorHandler());
+  H5Fclose(f);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOutputReopen(MPI_Comm comm, const char path[], PetscInt N, PetscInt S, PetscInt d, PetscInt m, PetscBool has_x0, uint64_t run_id, DpsOutput *output, char why[], size_t len)
+{
+  DpsOutput   out;
+  PetscMPIInt rank;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&out));
+  out->comm   = comm;
+  out->file   = -1;
+  out->N      = N;
+  out->S      = S;
+  out->d      = d;
+  out->m      = m;
+  out->has_x0 = has_x0;
+  PetscCall(PetscStrncpy(out->path, path, sizeof(out->path)));
+  PetscCall(PetscSNPrintf(out->partial, sizeof(out->partial), "%s.partial", path));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  /* rank 0 looks first, alone: a damaged file must not stop some ranks inside a collective open */
+  if (rank == 0) PetscCall(DpsOutputCheckPartial(out, run_id, why, len));
+  PetscCallMPI(MPI_Bcast(why, (PetscMPIInt)len, MPI_CHAR, 0, comm));
+  if (why[0]) {
+    PetscCall(PetscFree(out));
+    *output = NULL;
+    PetscFunctionReturn(0);
+  }
+  PetscCall(DpsH5Open(comm, out->partial, PETSC_TRUE, &out->file));
+  *output = out;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOutputReadDone(DpsOutput out, PetscInt row0, PetscInt n, PetscBool done[])
+{
+  PetscReal *v;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(PetscMax(n, 1), &v));
+  PetscCall(DpsH5ReadRows(out->file, out->partial, "/done", row0, n, 1, v));
+  for (PetscInt i = 0; i < n; i++) done[i] = v[i] == 1 ? PETSC_TRUE : PETSC_FALSE;
+  PetscCall(PetscFree(v));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOutputFlush(DpsOutput out)
+{
+  PetscFunctionBegin;
+  /* with MPI-IO this is MPI_File_sync on every rank: the rows written so far are on disk */
+  PetscCheck(H5Fflush(out->file, H5F_SCOPE_GLOBAL) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot flush %s", out->partial);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOutputSetComplete(DpsOutput out)
+{
+  int64_t one = 1;
+
+  PetscFunctionBegin;
+  PetscCall(DpsH5WriteInt64Attribute(out->file, "/", "complete", 1, &one));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOutputPeek(MPI_Comm comm, const char path[], PetscBool *complete, uint64_t *run_id)
+{
+  PetscMPIInt rank;
+  int64_t     v[2] = {0, 0};
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0 && access(path, F_OK) == 0) {
+    hid_t f;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f >= 0) {
+      PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+      if (DpsH5ReadInt64Attribute(f, path, "/", "complete", 1, &v[0])) v[0] = 0;
+      if (DpsH5ReadInt64Attribute(f, path, "/", "run_id", 1, &v[1])) v[1] = 0;
+      PetscCall(PetscPopErrorHandler());
+      H5Fclose(f);
+    }
+  }
+  PetscCallMPI(MPI_Bcast(v, 2, MPIU_INT64, 0, comm));
+  *complete = v[0] == 1 ? PETSC_TRUE : PETSC_FALSE;
+  *run_id   = (uint64_t)v[1];
   PetscFunctionReturn(0);
 }
 
@@ -345,9 +580,16 @@ PetscErrorCode DpsOutputFinish(DpsOutput *out)
 
   PetscFunctionBegin;
   if (!*out) PetscFunctionReturn(0);
+  PetscCall(DpsOutputFlush(*out));
   PetscCall(DpsH5Close(&(*out)->file));
   PetscCallMPI(MPI_Comm_rank((*out)->comm, &rank));
-  if (rank == 0 && rename((*out)->partial, (*out)->path)) err = errno;
+  /* durable before it takes its name, and the name durable before the caller drops its checkpoint */
+  if (rank == 0) {
+    if (DpsSyncPath((*out)->partial, PETSC_FALSE)) err = EIO;
+    DpsKillPoint("output-rename");
+    if (!err && rename((*out)->partial, (*out)->path)) err = errno;
+    if (!err && DpsSyncPath((*out)->path, PETSC_TRUE)) err = EIO;
+  }
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, (*out)->comm));
   PetscCheck(!err, (*out)->comm, PETSC_ERR_FILE_WRITE, "cannot move finished output %s to %s: %s", (*out)->partial, (*out)->path, strerror(err));
   PetscCall(PetscFree(*out));
