@@ -63,6 +63,8 @@ PETSC_EXTERN PetscErrorCode DpsOutputGetFile(DpsOutput, hid_t *);
    earlier file kept */
 PETSC_EXTERN PetscErrorCode DpsOutputFinish(DpsOutput *);
 PETSC_EXTERN PetscErrorCode DpsOutputAbort(DpsOutput *);
+/* closes and keeps <path>.partial, for a restart to continue (the run stopped at a checkpoint) */
+PETSC_EXTERN PetscErrorCode DpsOutputClose(DpsOutput *);
 
 /* Checksum of n 8-byte words at positions position0, position0 + 1, ... of an array named by salt: the sum over
    the words of a 64-bit mix of (salt, position, word), mod 2^64. Parts computed on different ranks add up to the

@@ -34,6 +34,7 @@ struct _n_DpsCheckpoint {
   PetscInt64 sequence;                      /* checkpoints written so far by this run and the runs it continues */
   uint64_t   run_id;                        /* of the checkpoint that Load read */
   PetscInt64 counts[DPS_NUM_COUNTS];        /* of the checkpoint that Load read */
+  int64_t    fsizes[4];                     /* N, S, d, q of the checkpoint that Load read */
 };
 
 void DpsKillPoint(const char name[])
@@ -268,7 +269,7 @@ static PetscBool DpsOptionChangesResults(const char name[])
   return PETSC_TRUE;
 }
 
-PetscErrorCode DpsCheckpointAddOptions(DpsCheckpoint ck)
+PetscErrorCode DpsOptionsForEach(PetscOptions options, PetscErrorCode (*fn)(const char[], const char[], void *), void *ctx)
 {
   char  *all, *p, *name = NULL;
   char   value[PETSC_MAX_PATH_LEN];
@@ -277,7 +278,7 @@ PetscErrorCode DpsCheckpointAddOptions(DpsCheckpoint ck)
   PetscFunctionBegin;
   /* PetscOptionsGetAll gives "-name value -flag -name2 value2 ": a token that starts with '-' and a letter names
      an option, every other token belongs to the value of the option before it */
-  PetscCall(PetscOptionsGetAll(NULL, &all));
+  PetscCall(PetscOptionsGetAll(options, &all));
   p = all;
   for (;;) {
     char *tok, *end;
@@ -285,13 +286,10 @@ PetscErrorCode DpsCheckpointAddOptions(DpsCheckpoint ck)
     tok = p;
     while (*p && *p != ' ') p++;
     end = p;
-    if (tok == end || (tok[0] == '-' && (PetscBool)(((tok[1] | 32) >= 'a' && (tok[1] | 32) <= 'z') || tok[1] == '_'))) {
+    if (tok == end || (tok[0] == '-' && (((tok[1] | 32) >= 'a' && (tok[1] | 32) <= 'z') || tok[1] == '_'))) {
       if (name) {
-        PetscBool known = PETSC_FALSE;
         value[vlen] = '\0';
-        for (PetscInt i = 0; i < ck->nid; i++)
-          if (!strcmp(ck->idname[i], name)) known = PETSC_TRUE;
-        if (!known && DpsOptionChangesResults(name + 1)) PetscCall(DpsCheckpointAddIdentity(ck, name, value));
+        PetscCall((*fn)(name, value, ctx));
         PetscCall(PetscFree(name));
       }
       if (tok == end) break;
@@ -311,6 +309,24 @@ PetscErrorCode DpsCheckpointAddOptions(DpsCheckpoint ck)
     }
   }
   PetscCall(PetscFree(all));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsCheckpointAddOption(const char name[], const char value[], void *ctx)
+{
+  DpsCheckpoint ck = (DpsCheckpoint)ctx;
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < ck->nid; i++)
+    if (!strcmp(ck->idname[i], name)) PetscFunctionReturn(0);
+  if (DpsOptionChangesResults(name + 1)) PetscCall(DpsCheckpointAddIdentity(ck, name, value));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsCheckpointAddOptions(DpsCheckpoint ck)
+{
+  PetscFunctionBegin;
+  PetscCall(DpsOptionsForEach(NULL, DpsCheckpointAddOption, ck));
   PetscFunctionReturn(0);
 }
 
@@ -455,35 +471,33 @@ static PetscErrorCode DpsCheckpointValidate(DpsCheckpoint ck, const char path[],
   DPS_TRY(DpsH5ReadInt64Attribute(f, path, "/", "run_id", 1, &id), "cannot read its run id");
   DPS_TRY(DpsH5ReadInt64Attribute(f, path, "/", "sequence", 1, &seq), "cannot read its sequence number");
   DPS_TRY(DpsH5ReadInt64Attribute(f, path, "/", "counts", DPS_NUM_COUNTS, counts), "cannot read its counters");
-  /* the sizes are part of the identity too, but a mismatch here would make the reads below meaningless */
-  if (head[0] != ck->N || head[1] != ck->S || head[2] != ck->d || head[3] != ck->q)
-    DPS_BAD("it is for %lld inputs x %lld draws x %lld values (+%lld state), this run has %" PetscInt_FMT " x %" PetscInt_FMT " x %" PetscInt_FMT " (+%" PetscInt_FMT ")", (long long)head[0], (long long)head[1], (long long)head[2], (long long)head[3], ck->N, ck->S, ck->d, ck->q);
+  if (head[0] < 1 || head[1] < 1 || head[2] < 1 || head[3] < 0 || head[0] > INT32_MAX || head[1] > INT32_MAX || head[2] > INT32_MAX || head[3] > INT32_MAX) DPS_BAD("sizes out of range");
   for (int k = 0; k < 4; k++) {
     uint64_t sum = 0, salt = DpsChecksumSalt(names[k]);
     int      rank = k == 0 || k == 1 ? 1 : 3;
-    if (k == 3 && ck->q == 0) break;
+    if (k == 3 && head[3] == 0) break;
     d = H5Dopen2(f, names[k], H5P_DEFAULT);
     if (d < 0) DPS_BAD("dataset %s missing", names[k]);
     space = H5Dget_space(d);
     if (H5Sget_simple_extent_ndims(space) != rank) DPS_BAD("dataset %s has the wrong rank", names[k]);
     H5Sget_simple_extent_dims(space, dims, NULL);
-    if (k == 0 && dims[0] != (hsize_t)ck->N) DPS_BAD("dataset /progress has %llu entries, expected %" PetscInt_FMT, (unsigned long long)dims[0], ck->N);
+    if (k == 0 && dims[0] != (hsize_t)head[0]) DPS_BAD("dataset /progress has %llu entries, expected %lld", (unsigned long long)dims[0], (long long)head[0]);
     if (k == 1) F = (PetscInt64)dims[0];
-    if (k >= 2 && (dims[0] != (hsize_t)F || dims[1] != (hsize_t)ck->S || dims[2] != (hsize_t)(k == 2 ? ck->d : ck->q))) DPS_BAD("dataset %s has the wrong shape", names[k]);
+    if (k >= 2 && (dims[0] != (hsize_t)F || dims[1] != (hsize_t)head[1] || dims[2] != (hsize_t)(k == 2 ? head[2] : head[3]))) DPS_BAD("dataset %s has the wrong shape", names[k]);
     if (H5Aexists_by_name(d, ".", "checksum", H5P_DEFAULT) <= 0) DPS_BAD("dataset %s has no checksum", names[k]);
     DPS_TRY(DpsH5ReadInt64Attribute(d, path, names[k], "checksum", 1, &stored), "cannot read the checksum of %s", names[k]);
     if (k == 0) {
-      PetscCall(PetscMalloc1(PetscMax(ck->N, 1), &progress));
+      PetscCall(PetscMalloc1(PetscMax(head[0], 1), &progress));
       if (H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, progress) < 0) DPS_BAD("cannot read /progress");
-      sum = DpsChecksum(salt, 0, (size_t)ck->N, progress);
+      sum = DpsChecksum(salt, 0, (size_t)head[0], progress);
     } else if (k == 1) {
       PetscCall(PetscMalloc1(PetscMax(F, 1), &index));
       if (H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, index) < 0) DPS_BAD("cannot read /flight/index");
       sum = DpsChecksum(salt, 0, (size_t)F, index);
     } else {
       /* row by row: the draws in flight may be large */
-      PetscInt w = k == 2 ? ck->S * ck->d : ck->S * ck->q;
-      hsize_t  cnt[3] = {1, (hsize_t)ck->S, dims[2]}, mdim = (hsize_t)w;
+      PetscInt64 w = k == 2 ? head[1] * head[2] : head[1] * head[3];
+      hsize_t    cnt[3] = {1, (hsize_t)head[1], dims[2]}, mdim = (hsize_t)w;
       hid_t    ms     = H5Screate_simple(1, &mdim, NULL);
       PetscCall(PetscFree(row));
       PetscCall(PetscMalloc1(PetscMax(w, 1), &row));
@@ -506,15 +520,16 @@ static PetscErrorCode DpsCheckpointValidate(DpsCheckpoint ck, const char path[],
     space = d = -1;
   }
   /* the progress and the inputs in flight must tell the same story */
-  for (PetscInt i = 0; i < ck->N; i++) {
-    if (progress[i] < -1) DPS_BAD("input %" PetscInt_FMT " has progress %lld", i, (long long)progress[i]);
+  for (PetscInt64 i = 0; i < head[0]; i++) {
+    if (progress[i] < -1) DPS_BAD("input %lld has progress %lld", (long long)i, (long long)progress[i]);
     if (progress[i] > 0) inflight++;
   }
   if (inflight != F) DPS_BAD("%lld inputs in flight in /progress but %lld in /flight/index", (long long)inflight, (long long)F);
   for (PetscInt64 k = 0; k < F; k++)
-    if (index[k] < 0 || index[k] >= ck->N || (k && index[k] <= index[k - 1]) || progress[index[k]] <= 0) DPS_BAD("/flight/index is inconsistent at entry %lld", (long long)k);
+    if (index[k] < 0 || index[k] >= head[0] || (k && index[k] <= index[k - 1]) || progress[index[k]] <= 0) DPS_BAD("/flight/index is inconsistent at entry %lld", (long long)k);
   ck->run_id   = (uint64_t)id;
   ck->sequence = seq;
+  for (int k = 0; k < 4; k++) ck->fsizes[k] = head[k];
   for (int k = 0; k < DPS_NUM_COUNTS; k++) ck->counts[k] = counts[k];
   *file = f;
   f     = -1;
@@ -638,6 +653,9 @@ PetscErrorCode DpsCheckpointLoad(DpsCheckpoint ck, PetscInt lo, PetscInt hi, Pet
     if (which < 0) status = 2;
     else {
       PetscCall(DpsCheckpointCompareIdentity(ck, file, which ? ck->prev : ck->path, msg, sizeof(msg)));
+      /* the identity covers what determines the sizes (input data, -samples, sampler); say so if it did not */
+      if (!msg[0] && (ck->fsizes[0] != ck->N || ck->fsizes[1] != ck->S || ck->fsizes[2] != ck->d || ck->fsizes[3] != ck->q))
+        PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s holds %lld inputs x %lld draws x %lld values (+%lld of sampler state), but this run has %" PetscInt_FMT " x %" PetscInt_FMT " x %" PetscInt_FMT " (+%" PetscInt_FMT ")", which ? ck->prev : ck->path, (long long)ck->fsizes[0], (long long)ck->fsizes[1], (long long)ck->fsizes[2], (long long)ck->fsizes[3], ck->N, ck->S, ck->d, ck->q));
       if (msg[0]) status = 1;
       H5Fclose(file);
     }

@@ -231,7 +231,7 @@ PetscErrorCode DpsDatasetChecksum(DpsDataset ds, uint64_t *checksum)
     H5Tclose(type);
     space = H5Dget_space(d);
     nd    = H5Sget_simple_extent_ndims(space);
-    sum += salt; /* the name counts even when the values cannot be read as numbers */
+    if (rank == 0) sum += salt; /* the name counts even when the values cannot be read as numbers */
     if ((cls == H5T_FLOAT || cls == H5T_INTEGER) && nd >= 0 && nd <= DPS_H5_MAX_RANK) {
       H5Sget_simple_extent_dims(space, dims, NULL);
       if (nd > 0) rows = dims[0];
@@ -592,6 +592,16 @@ PetscErrorCode DpsOutputFinish(DpsOutput *out)
   }
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, (*out)->comm));
   PetscCheck(!err, (*out)->comm, PETSC_ERR_FILE_WRITE, "cannot move finished output %s to %s: %s", (*out)->partial, (*out)->path, strerror(err));
+  PetscCall(PetscFree(*out));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOutputClose(DpsOutput *out)
+{
+  PetscFunctionBegin;
+  if (!*out) PetscFunctionReturn(0);
+  PetscCall(DpsOutputFlush(*out));
+  PetscCall(DpsH5Close(&(*out)->file));
   PetscCall(PetscFree(*out));
   PetscFunctionReturn(0);
 }

@@ -13,4 +13,6 @@ PETSC_INTERN PetscErrorCode DpsH5ReadInt64Attribute(hid_t, const char[], const c
 
 /* fsync of a file and of the directory that holds it, by path: what makes a rename durable */
 PETSC_INTERN PetscErrorCode DpsSyncPath(const char[], PetscBool);
+/* calls fn(name, value, ctx) for every option of a database ("-name", "value" or "" for a flag) */
+PETSC_INTERN PetscErrorCode DpsOptionsForEach(PetscOptions, PetscErrorCode (*)(const char[], const char[], void *), void *);
 #endif
