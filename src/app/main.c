@@ -8,11 +8,13 @@ static const char usage[] = "usage: dpsolve <verb> [options]\n"
                             "            writes a Gaussian-mixture benchmark problem (methods.md section 7)\n"
                             "  run       -input in.h5 -output out.h5 [-sampler_type cdps -samples S -steps N -seed K -batch B]\n"
                             "            samples the posterior of every input, sharded over the MPI ranks\n"
+                            "            [-checkpoint ck.h5 -checkpoint_every K] [-restart]: on SIGTERM or SIGUSR1 it checkpoints\n"
+                            "            and exits with status 75; the same command with -restart continues it\n"
                             "  eval      -input in.h5 -output out.h5 [-eval_directions L -eval_seed K]\n"
                             "            sliced Wasserstein distance of the samples to the exact posterior\n"
                             "Add -help to a verb for its options; -log_view shows where the time went.\n";
 
-static PetscErrorCode DpsAppRun(MPI_Comm comm)
+static PetscErrorCode DpsAppRun(MPI_Comm comm, int *status)
 {
   DpsRun    run;
   PetscBool view = PETSC_TRUE;
@@ -28,6 +30,7 @@ static PetscErrorCode DpsAppRun(MPI_Comm comm)
   }
   if (view) PetscCall(DpsRunView(run, NULL));
   PetscCall(DpsRunExecute(run));
+  PetscCall(DpsRunGetExitStatus(run, status));
   PetscCall(DpsRunDestroy(&run));
   PetscFunctionReturn(0);
 }
@@ -48,7 +51,8 @@ static PetscErrorCode DpsErrorHandler(MPI_Comm comm, int line, const char *func,
 
 int main(int argc, char **argv)
 {
-  const char *verb = NULL;
+  const char *verb   = NULL;
+  int         status = 0; /* 75 (DPS_RUN_EXIT_CHECKPOINTED): a run stopped by a signal after a checkpoint */
 
   /* the verb is ours, not an option: take it out before PETSc parses argv */
   if (argc > 1 && argv[1][0] != '-') {
@@ -68,10 +72,10 @@ int main(int argc, char **argv)
     PetscCall(PetscFinalize());
     return 2;
   }
-  if (!strcmp(verb, "run")) PetscCall(DpsAppRun(PETSC_COMM_WORLD));
+  if (!strcmp(verb, "run")) PetscCall(DpsAppRun(PETSC_COMM_WORLD, &status));
   else if (!strcmp(verb, "simulate")) PetscCall(DpsAppSimulate(PETSC_COMM_WORLD));
   else if (!strcmp(verb, "eval")) PetscCall(DpsAppEval(PETSC_COMM_WORLD));
   else SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown verb '%s': use run, simulate or eval", verb);
   PetscCall(PetscFinalize());
-  return 0;
+  return status;
 }

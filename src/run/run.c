@@ -1,18 +1,115 @@
+/* DpsRun: the driver of `dpsolve run` (design.md, "The flow of one run").
+
+   Each rank owns a contiguous block of inputs (DpsShard) and works through it in chunks of at most -batch
+   consecutive inputs that are at the same step. The ranks move in lockstep, one reverse step per tick: after
+   every tick they agree (one Allreduce) on whether any rank failed, finished a chunk, still has work, or was
+   signalled. Finished chunks are written collectively to <output>.partial; every -checkpoint_every ticks, and
+   after SIGTERM or SIGUSR1, all ranks write the checkpoint together (DpsCheckpoint).
+
+   A restart reads each input's progress from the checkpoint, for whatever shard this run gives it: inputs done
+   are not recomputed (their rows of <output>.partial are final), inputs in flight continue from their stored
+   x_i and sampler state at step i, the rest start afresh. Because every random number is a function of
+   (seed, input, draw, step, stream), the output is bit-identical to an uninterrupted run's. */
 #include <dpsolve/dpsolve.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <time.h>
 #include "io/h5.h"
+#include "io/ioimpl.h"
 
 struct _n_DpsRun {
-  MPI_Comm    comm;
-  char        input[PETSC_MAX_PATH_LEN], output[PETSC_MAX_PATH_LEN];
-  PetscBool   force, progress;
-  PetscInt    S, batch;
-  PetscInt64  seed;
-  DpsDataset  data;
-  DpsSchedule schedule;
-  DpsScore    score;
-  DpsOperator op;
-  DpsSampler  sampler;
+  MPI_Comm      comm;
+  char          input[PETSC_MAX_PATH_LEN], output[PETSC_MAX_PATH_LEN], checkpoint[PETSC_MAX_PATH_LEN];
+  PetscBool     force, progress, restart;
+  PetscInt      S, batch, every;
+  PetscReal     interval;
+  PetscInt64    seed;
+  PetscBool     finished; /* -restart found the output already complete */
+  int           status;   /* exit status of the command: 0, or DPS_RUN_EXIT_CHECKPOINTED */
+  DpsDataset    data;
+  DpsSchedule   schedule;
+  DpsScore      score;
+  DpsOperator   op;
+  DpsSampler    sampler;
+  DpsCheckpoint ck;
 };
+
+/* ---------------------------------------------------------------- job files: include */
+
+typedef struct {
+  char pending[4096]; /* includes found inside included files */
+} DpsIncludeCtx;
+
+static PetscErrorCode DpsRunIncludeOption(const char name[], const char value[], void *ctx)
+{
+  DpsIncludeCtx *inc = (DpsIncludeCtx *)ctx;
+  PetscBool      set;
+
+  PetscFunctionBegin;
+  if (!strcmp(name, "-include")) {
+    if (inc->pending[0]) PetscCall(PetscStrlcat(inc->pending, ",", sizeof(inc->pending)));
+    PetscCall(PetscStrlcat(inc->pending, value, sizeof(inc->pending)));
+    PetscFunctionReturn(0);
+  }
+  /* what is already set (the job file itself, the command line) wins over its pieces */
+  PetscCall(PetscOptionsHasName(NULL, NULL, name, &set));
+  if (!set) PetscCall(PetscOptionsSetValue(NULL, name, value[0] ? value : NULL));
+  PetscFunctionReturn(0);
+}
+
+/* A job file (jobs/*.yaml) names its pieces (configs/...) with `include: [a.yaml, b.yaml]`; PETSc's YAML reader
+   leaves that as the option -include a.yaml,b.yaml, which this expands: each piece is read into a database of
+   its own, and its options are copied over unless already set. Relative names are looked up from the current
+   directory, then from each directory of -include_path (colon-separated). */
+static PetscErrorCode DpsRunInsertIncludes(MPI_Comm comm)
+{
+  char          list[4096], path[PETSC_MAX_PATH_LEN], dirs[PETSC_MAX_PATH_LEN] = "";
+  PetscBool     set;
+  DpsIncludeCtx inc;
+  PetscMPIInt   rank;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-include_path", dirs, sizeof(dirs), NULL));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-include", list, sizeof(list), &set));
+  for (int depth = 0; set && list[0]; depth++) {
+    PetscCheck(depth < 8, comm, PETSC_ERR_ARG_WRONG, "-include: more than 8 levels of included files (a cycle?): %s", list);
+    PetscCall(PetscOptionsClearValue(NULL, "-include"));
+    inc.pending[0] = '\0';
+    for (char *item = strtok(list, ","); item; item = strtok(NULL, ",")) {
+      int found = 0;
+      while (*item == ' ') item++;
+      if (rank == 0) {
+        PetscCall(PetscStrncpy(path, item, sizeof(path)));
+        found = access(path, R_OK) == 0;
+        if (!found && item[0] != '/') {
+          char d[PETSC_MAX_PATH_LEN];
+          PetscCall(PetscStrncpy(d, dirs, sizeof(d)));
+          for (char *save = NULL, *dir = strtok_r(d, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+            PetscCall(PetscSNPrintf(path, sizeof(path), "%s/%s", dir, item));
+            found = access(path, R_OK) == 0;
+          }
+        }
+      }
+      PetscCallMPI(MPI_Bcast(&found, 1, MPI_INT, 0, comm));
+      PetscCallMPI(MPI_Bcast(path, sizeof(path), MPI_CHAR, 0, comm));
+      PetscCheck(found, comm, PETSC_ERR_FILE_OPEN, "-include %s: file not found (looked in the current directory%s%s)", item, dirs[0] ? " and -include_path " : "", dirs);
+      {
+        PetscOptions piece;
+        PetscCall(PetscOptionsCreate(&piece));
+        PetscCall(PetscOptionsInsertFileYAML(comm, piece, path, PETSC_TRUE));
+        PetscCall(DpsOptionsForEach(piece, DpsRunIncludeOption, &inc));
+        PetscCall(PetscOptionsDestroy(&piece));
+      }
+    }
+    PetscCall(PetscStrncpy(list, inc.pending, sizeof(list)));
+    set = list[0] ? PETSC_TRUE : PETSC_FALSE;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* ---------------------------------------------------------------- set up */
 
 PetscErrorCode DpsRunCreate(MPI_Comm comm, DpsRun *run)
 {
@@ -31,27 +128,57 @@ PetscErrorCode DpsRunCreate(MPI_Comm comm, DpsRun *run)
 
 PetscErrorCode DpsRunSetFromOptions(DpsRun r)
 {
-  PetscBool hasin, hasout;
+  PetscBool hasin, hasout, hasck;
   PetscReal sigma_y;
   PetscInt  seed = 0;
+  char      include[8] = "", includepath[8] = "";
 
   PetscFunctionBegin;
+  PetscCall(DpsRunInsertIncludes(r->comm));
   PetscOptionsBegin(r->comm, NULL, "dpsolve run", "DpsRun");
   PetscCall(PetscOptionsString("-input", "Input HDF5 file (dpsolve simulate writes one)", NULL, r->input, r->input, sizeof(r->input), &hasin));
   PetscCall(PetscOptionsString("-output", "Output HDF5 file", NULL, r->output, r->output, sizeof(r->output), &hasout));
-  PetscCall(PetscOptionsBool("-force", "Replace an existing output file (once the new one is complete)", NULL, r->force, &r->force, NULL));
+  PetscCall(PetscOptionsBool("-force", "Replace an existing output file (once the new one is complete) and start afresh over an existing checkpoint", NULL, r->force, &r->force, NULL));
   PetscCall(PetscOptionsInt("-samples", "Posterior draws per input", NULL, r->S, &r->S, NULL));
   PetscCall(PetscOptionsInt("-batch", "Inputs per batch on each rank", NULL, r->batch, &r->batch, NULL));
   PetscCall(PetscOptionsInt("-seed", "Run seed: every random number is a function of it and the input index", NULL, seed, &seed, NULL));
-  PetscCall(PetscOptionsBool("-progress", "Print inputs done, rate and ETA after every batch", NULL, r->progress, &r->progress, NULL));
+  PetscCall(PetscOptionsBool("-progress", "Print inputs done, rate and ETA (at most once a second)", NULL, r->progress, &r->progress, NULL));
+  PetscCall(PetscOptionsString("-checkpoint", "Checkpoint file: written every -checkpoint_every steps, and on SIGTERM or SIGUSR1, after which the run exits with status 75 (continue it with -restart)", NULL, r->checkpoint, r->checkpoint, sizeof(r->checkpoint), &hasck));
+  PetscCall(PetscOptionsInt("-checkpoint_every", "Reverse steps between checkpoints (0: only on a signal and at the end)", NULL, r->every, &r->every, NULL));
+  PetscCall(PetscOptionsReal("-checkpoint_interval", "Seconds between checkpoints (0: none by time)", NULL, r->interval, &r->interval, NULL));
+  PetscCall(PetscOptionsBool("-restart", "Continue from -checkpoint: bit-identical to an uninterrupted run, with any number of ranks or batch size", NULL, r->restart, &r->restart, NULL));
+  /* listed for -help; DpsRunInsertIncludes has already expanded them */
+  PetscCall(PetscOptionsString("-include", "YAML files of options (configs/...) to add, unless already set; used by job files", NULL, include, include, sizeof(include), NULL));
+  PetscCall(PetscOptionsString("-include_path", "Colon-separated directories in which -include looks for relative names", NULL, includepath, includepath, sizeof(includepath), NULL));
   PetscOptionsEnd();
   PetscCheck(hasin, r->comm, PETSC_ERR_USER_INPUT, "dpsolve run needs -input <file.h5>");
   PetscCheck(hasout, r->comm, PETSC_ERR_USER_INPUT, "dpsolve run needs -output <file.h5>");
   PetscCheck(r->batch >= 1, r->comm, PETSC_ERR_ARG_OUTOFRANGE, "-batch %" PetscInt_FMT " must be at least 1", r->batch);
   PetscCheck(seed >= 0, r->comm, PETSC_ERR_ARG_OUTOFRANGE, "-seed %" PetscInt_FMT " must be non-negative", seed);
+  PetscCheck(r->every >= 0, r->comm, PETSC_ERR_ARG_OUTOFRANGE, "-checkpoint_every %" PetscInt_FMT " must be non-negative", r->every);
+  PetscCheck(r->interval >= 0, r->comm, PETSC_ERR_ARG_OUTOFRANGE, "-checkpoint_interval %g must be non-negative", (double)r->interval);
+  PetscCheck(hasck || (!r->restart && !r->every && !r->interval), r->comm, PETSC_ERR_USER_INPUT, "-restart, -checkpoint_every and -checkpoint_interval need -checkpoint <file.h5>");
   r->seed = seed;
+  if (hasck) {
+    PetscBool exists;
+    PetscCall(DpsCheckpointCreate(r->comm, r->checkpoint, &r->ck));
+    PetscCall(DpsCheckpointExists(r->ck, &exists));
+    PetscCheck(exists || !r->restart, r->comm, PETSC_ERR_FILE_OPEN, "-restart: no checkpoint %s to continue from (nor %s.prev)", r->checkpoint, r->checkpoint);
+    PetscCheck(!exists || r->restart || r->force, r->comm, PETSC_ERR_FILE_OPEN, "checkpoint %s exists: continue that run with -restart, or pass -force to start afresh (the checkpoint is then removed)", r->checkpoint);
+    PetscCall(DpsCheckWritableDirectory(r->comm, r->checkpoint, "checkpoint"));
+    if (r->restart) {
+      /* stopped between the rename of the output and the removal of the checkpoint: nothing left to do */
+      PetscBool complete, found;
+      uint64_t  out_id, ck_id;
+      PetscCall(DpsOutputPeek(r->comm, r->output, &complete, &out_id));
+      if (complete) {
+        PetscCall(DpsCheckpointPeekRunId(r->ck, &found, &ck_id));
+        r->finished = (PetscBool)(found && out_id == ck_id);
+      }
+    }
+  }
   /* refuse before reading anything: an existing output is never touched without -force */
-  PetscCall(DpsCheckOutputPath(r->comm, r->output, r->force));
+  if (!r->finished) PetscCall(DpsCheckOutputPath(r->comm, r->output, r->force));
 
   PetscCall(DpsDatasetOpen(r->comm, r->input, &r->data));
   PetscCall(DpsOperatorCreate(r->comm, &r->op));
@@ -74,24 +201,40 @@ PetscErrorCode DpsRunSetFromOptions(DpsRun r)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode DpsRunWriteAttributes(DpsRun r, hid_t file)
+/* ---------------------------------------------------------------- output attributes and counters */
+
+/* run-wide totals: this session's work on every rank, plus what the checkpoint it continues had counted */
+static PetscErrorCode DpsRunGetCounts(DpsRun r, const PetscInt64 base[], PetscInt64 total[])
+{
+  DpsSamplerStats st;
+  PetscInt64      local[DPS_NUM_COUNTS];
+
+  PetscFunctionBegin;
+  PetscCall(DpsSamplerGetStats(r->sampler, &st));
+  PetscCall(DpsScoreGetCounts(r->score, &local[DPS_COUNT_SCORE_EPS], &local[DPS_COUNT_SCORE_JVP], &local[DPS_COUNT_SCORE_VJP]));
+  local[DPS_COUNT_SOLVES]        = st.solves;
+  local[DPS_COUNT_CG_ITERATIONS] = st.cg_iterations;
+  local[DPS_COUNT_STEPS]         = st.steps;
+  PetscCallMPI(MPI_Allreduce(local, total, DPS_NUM_COUNTS, MPIU_INT64, MPI_SUM, r->comm));
+  for (int k = 0; k < DPS_NUM_COUNTS; k++) total[k] += base[k];
+  PetscFunctionReturn(0);
+}
+
+static const char *const DpsCountNames[] = {"score_evaluations", "score_jvps", "score_vjps", "cg_solves", "cg_iterations", "steps"};
+
+/* Everything known when the output is created is written then, with the counters at 0 and complete = 0:
+   finishing the file later only rewrites values in place (DpsH5WriteInt64Attribute). */
+static PetscErrorCode DpsRunWriteAttributes(DpsRun r, hid_t file, uint64_t run_id)
 {
   char           *all;
-  DpsSamplerStats st;
-  PetscInt64      local[6], total[6];
   PetscInt        N;
   DpsScoreBackend backend;
   DpsSamplerType  type;
   PetscInt        nshape, shape[DPS_H5_MAX_RANK];
   PetscReal       sigma_y;
+  int64_t         id = (int64_t)run_id, zero = 0;
 
   PetscFunctionBegin;
-  PetscCall(DpsSamplerGetStats(r->sampler, &st));
-  PetscCall(DpsScoreGetCounts(r->score, &local[0], &local[1], &local[2]));
-  local[3] = st.solves;
-  local[4] = st.cg_iterations;
-  local[5] = st.steps;
-  PetscCallMPI(MPI_Allreduce(local, total, 6, MPIU_INT64, MPI_SUM, r->comm));
   PetscCall(DpsScheduleGetNumSteps(r->schedule, &N));
   PetscCall(DpsScoreGetBackend(r->score, &backend));
   PetscCall(PetscObjectGetType((PetscObject)r->sampler, &type));
@@ -111,76 +254,379 @@ static PetscErrorCode DpsRunWriteAttributes(DpsRun r, hid_t file)
   PetscCall(DpsH5WriteRealAttribute(file, "/", "sigma_y", sigma_y));
   PetscCall(DpsH5WriteIntArrayAttribute(file, "/", "data_shape", nshape, shape));
   PetscCall(DpsH5WriteStringAttribute(file, "/", "conventions", "sigma_y in data units (never doubled); samples [N, S, d]; draws depend only on (seed, input index)"));
-  PetscCall(DpsH5WriteIntAttribute(file, "/", "score_evaluations", total[0]));
-  PetscCall(DpsH5WriteIntAttribute(file, "/", "score_jvps", total[1]));
-  PetscCall(DpsH5WriteIntAttribute(file, "/", "score_vjps", total[2]));
-  PetscCall(DpsH5WriteIntAttribute(file, "/", "cg_solves", total[3]));
-  PetscCall(DpsH5WriteIntAttribute(file, "/", "cg_iterations", total[4]));
-  PetscCall(PetscPrintf(r->comm, "cost: %lld score evaluations, %lld CG solves, %lld CG iterations (%.2f per solve, %.2f per step and draw)\n", (long long)total[0], (long long)total[3], (long long)total[4], total[3] ? (double)total[4] / (double)total[3] : 0.0,
-                        total[5] ? (double)total[4] / (double)total[5] : 0.0));
+  PetscCall(DpsH5WriteInt64Attribute(file, "/", "run_id", 1, &id));
+  for (int k = 0; k < DPS_COUNT_STEPS; k++) PetscCall(DpsH5WriteInt64Attribute(file, "/", DpsCountNames[k], 1, &zero));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsRunWriteCounts(DpsRun r, hid_t file, const PetscInt64 total[])
+{
+  PetscFunctionBegin;
+  for (int k = 0; k < DPS_COUNT_STEPS; k++) {
+    int64_t v = total[k];
+    PetscCall(DpsH5WriteInt64Attribute(file, "/", DpsCountNames[k], 1, &v));
+  }
+  PetscCall(PetscPrintf(r->comm, "cost: %lld score evaluations, %lld CG solves, %lld CG iterations (%.2f per solve, %.2f per step and draw)\n", (long long)total[DPS_COUNT_SCORE_EPS], (long long)total[DPS_COUNT_SOLVES], (long long)total[DPS_COUNT_CG_ITERATIONS],
+                        total[DPS_COUNT_SOLVES] ? (double)total[DPS_COUNT_CG_ITERATIONS] / (double)total[DPS_COUNT_SOLVES] : 0.0, total[DPS_COUNT_STEPS] ? (double)total[DPS_COUNT_CG_ITERATIONS] / (double)total[DPS_COUNT_STEPS] : 0.0));
+  PetscFunctionReturn(0);
+}
+
+/* ---------------------------------------------------------------- signals */
+
+/* A handler may only set a flag; the run loop looks at it at every step boundary, where all ranks agree. */
+static volatile sig_atomic_t DpsRunSignal = 0;
+static void                  DpsRunSignalHandler(int sig)
+{
+  DpsRunSignal = sig;
+}
+
+/* ---------------------------------------------------------------- the run */
+
+/* The work of one rank: its shard, the progress of each input, the chunk in flight, and the inputs in flight
+   that a restart handed over but that are not yet taken up again. */
+typedef struct {
+  PetscInt    N, d, m, q, steps, lo, nlocal;
+  PetscInt   *index;    /* [nlocal] global input indices */
+  PetscInt64 *progress; /* [nlocal] see DPS_PROGRESS_* */
+  PetscInt    next;     /* first local input not yet taken into a chunk */
+  PetscInt    j0, nb;   /* the chunk in flight: local inputs [j0, j0 + nb), nb = 0 when none */
+  PetscReal  *x, *st;   /* [batch S d], [batch S q]: its draws and sampler state */
+  PetscInt   *row;      /* [nlocal] row of a resumed input in flight in rx, rst; -1 otherwise */
+  PetscReal  *rx, *rst; /* resumed inputs in flight, as read from the checkpoint */
+} DpsWork;
+
+/* Takes the next chunk: consecutive inputs at the same progress, at most -batch. Fresh inputs begin their chains
+   (x_N); resumed ones get back their draws and sampler state. */
+static PetscErrorCode DpsRunTakeChunk(DpsRun r, DpsWork *w, const PetscReal y[])
+{
+  const PetscInt S = r->S, d = w->d, q = w->q;
+  PetscInt64     kind;
+
+  PetscFunctionBegin;
+  while (w->next < w->nlocal && w->progress[w->next] == DPS_PROGRESS_DONE) w->next++;
+  if (w->next == w->nlocal) PetscFunctionReturn(0);
+  w->j0 = w->next;
+  kind  = w->progress[w->j0];
+  for (w->nb = 1; w->nb < r->batch && w->j0 + w->nb < w->nlocal && w->progress[w->j0 + w->nb] == kind; w->nb++) { }
+  w->next = w->j0 + w->nb;
+  if (kind == DPS_PROGRESS_NOT_STARTED) {
+    PetscCall(DpsSamplerBegin(r->sampler, w->nb, w->index + w->j0, y + w->j0 * w->m, w->x));
+    for (PetscInt j = w->j0; j < w->j0 + w->nb; j++) w->progress[j] = w->steps;
+  } else {
+    for (PetscInt j = 0; j < w->nb; j++) {
+      const PetscInt k = w->row[w->j0 + j];
+      PetscCheck(k >= 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "input %" PetscInt_FMT " is in flight but the checkpoint holds no draws for it", w->index[w->j0 + j]);
+      PetscCall(PetscArraycpy(w->x + j * S * d, w->rx + k * S * d, S * d));
+      PetscCall(PetscArraycpy(w->st + j * S * q, w->rst + k * S * q, S * q));
+    }
+    PetscCall(DpsSamplerSetState(r->sampler, w->nb, w->st));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Whether this rank has anything left after the current tick (finished: its chunk has just finished) */
+static PetscBool DpsRunHasWork(const DpsWork *w, PetscBool finished)
+{
+  if (w->nb && !finished) return PETSC_TRUE;
+  for (PetscInt j = w->next; j < w->nlocal; j++)
+    if (w->progress[j] != DPS_PROGRESS_DONE) return PETSC_TRUE;
+  return PETSC_FALSE;
+}
+
+static PetscErrorCode DpsRunWriteCheckpoint(DpsRun r, DpsWork *w, DpsOutput out, uint64_t run_id, const PetscInt64 base[])
+{
+  const PetscInt S = r->S, d = w->d, q = w->q;
+  PetscInt       nflight = 0, *flight;
+  PetscReal     *fx, *fst;
+  PetscInt64     counts[DPS_NUM_COUNTS];
+
+  PetscFunctionBegin;
+  /* the checkpoint may only call an input done once its rows are on disk */
+  PetscCall(DpsOutputFlush(out));
+  if (w->nb) PetscCall(DpsSamplerGetState(r->sampler, w->nb, w->st));
+  for (PetscInt j = 0; j < w->nlocal; j++)
+    if (w->progress[j] > 0) nflight++;
+  PetscCall(PetscMalloc3(PetscMax(nflight, 1), &flight, PetscMax(nflight * S * d, 1), &fx, PetscMax(nflight * S * q, 1), &fst));
+  nflight = 0;
+  for (PetscInt j = 0; j < w->nlocal; j++) {
+    const PetscReal *xs, *ss;
+    if (w->progress[j] <= 0) continue;
+    if (w->nb && j >= w->j0 && j < w->j0 + w->nb) {
+      xs = w->x + (j - w->j0) * S * d;
+      ss = w->st + (j - w->j0) * S * q;
+    } else {
+      xs = w->rx + w->row[j] * S * d;
+      ss = w->rst + w->row[j] * S * q;
+    }
+    flight[nflight] = w->index[j];
+    PetscCall(PetscArraycpy(fx + nflight * S * d, xs, S * d));
+    PetscCall(PetscArraycpy(fst + nflight * S * q, ss, S * q));
+    nflight++;
+  }
+  PetscCall(DpsRunGetCounts(r, base, counts));
+  PetscCall(DpsCheckpointWrite(r->ck, run_id, counts, w->lo, w->lo + w->nlocal, w->progress, nflight, flight, fx, fst));
+  PetscCall(PetscFree3(flight, fx, fst));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsRunNewId(MPI_Comm comm, uint64_t *id)
+{
+  PetscMPIInt rank;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) {
+    int fd = open("/dev/urandom", O_RDONLY);
+    *id    = 0;
+    if (fd >= 0) {
+      if (read(fd, id, sizeof(*id)) != (ssize_t)sizeof(*id)) *id = 0;
+      close(fd);
+    }
+    *id ^= ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
+    if (!*id) *id = 1;
+  }
+  PetscCallMPI(MPI_Bcast(id, 1, MPI_UINT64_T, 0, comm));
+  PetscFunctionReturn(0);
+}
+
+/* The identity of the run: what its results depend on (include/dpsolve/checkpoint.h) */
+static PetscErrorCode DpsRunSetIdentity(DpsRun r)
+{
+  char            buf[64];
+  uint64_t        sum;
+  DpsSamplerType  type;
+  const char     *optype;
+  DpsScoreBackend backend;
+  PetscInt        steps;
+
+  PetscFunctionBegin;
+  PetscCall(DpsDatasetChecksum(r->data, &sum));
+  PetscCall(PetscObjectGetType((PetscObject)r->sampler, &type));
+  PetscCall(PetscObjectGetType((PetscObject)r->op, &optype));
+  PetscCall(DpsScoreGetBackend(r->score, &backend));
+  PetscCall(DpsScheduleGetNumSteps(r->schedule, &steps));
+  PetscCall(DpsCheckpointAddIdentity(r->ck, "version", DPSOLVE_VERSION));
+  PetscCall(PetscSNPrintf(buf, sizeof(buf), "%016llx", (unsigned long long)sum));
+  PetscCall(DpsCheckpointAddIdentity(r->ck, "input data (checksum)", buf));
+  PetscCall(DpsCheckpointAddIdentity(r->ck, "-sampler_type", type));
+  PetscCall(DpsCheckpointAddIdentity(r->ck, "operator (of the input)", optype));
+  PetscCall(PetscSNPrintf(buf, sizeof(buf), "%" PetscInt_FMT, steps));
+  PetscCall(DpsCheckpointAddIdentity(r->ck, "-steps", buf));
+  PetscCall(PetscSNPrintf(buf, sizeof(buf), "%" PetscInt64_FMT, r->seed));
+  PetscCall(DpsCheckpointAddIdentity(r->ck, "-seed", buf));
+  PetscCall(PetscSNPrintf(buf, sizeof(buf), "%" PetscInt_FMT, r->S));
+  PetscCall(DpsCheckpointAddIdentity(r->ck, "-samples", buf));
+  PetscCall(DpsCheckpointAddIdentity(r->ck, "-score_backend", DpsScoreBackends[backend]));
+  /* and every other option that can change a result, by its value as given */
+  PetscCall(DpsCheckpointAddOptions(r->ck));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode DpsRunExecute(DpsRun r)
 {
-  PetscInt       N, d, m, lo, hi, nlocal, rounds, done = 0;
-  PetscReal     *y, *x0 = NULL, *samples;
-  PetscInt      *index;
-  PetscBool      has_x0;
-  DpsOutput      out = NULL;
-  hid_t          file;
-  PetscLogDouble t0, t = 0.0;
-  PetscErrorCode ierr;
+  PetscInt         N, d, m, lo, hi, nlocal, ndone = 0, ndone0 = 0, tick = 0;
+  PetscReal       *y, *x0 = NULL;
+  PetscBool        has_x0;
+  DpsOutput        out = NULL;
+  hid_t            file;
+  PetscLogDouble   t0, t = 0.0, tprint = -1.0, tck;
+  PetscErrorCode   ierr;
+  DpsWork          w;
+  PetscInt64       base[DPS_NUM_COUNTS] = {0}, total[DPS_NUM_COUNTS];
+  uint64_t         run_id = 0;
+  struct sigaction act, oldterm, oldusr1;
+  PetscMPIInt      rank;
 
   PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(r->comm, &rank));
+  r->status = 0;
+  if (r->finished) {
+    PetscCall(DpsCheckpointRemove(r->ck));
+    PetscCall(PetscPrintf(r->comm, "%s is already complete: nothing to do (removed the checkpoint %s)\n", r->output, r->checkpoint));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscMemzero(&w, sizeof(w)));
   PetscCall(DpsDatasetGetSizes(r->data, &N, &d, &m));
   PetscCall(DpsDatasetGetShard(r->data, &lo, &hi));
   PetscCall(DpsDatasetHasGroundTruth(r->data, &has_x0));
-  nlocal = hi - lo;
-  /* data moves one way: the shard is read once, then sampled and written batch by batch */
+  PetscCall(DpsScheduleGetNumSteps(r->schedule, &w.steps));
+  PetscCall(DpsSamplerGetStateSize(r->sampler, &w.q));
+  nlocal   = hi - lo;
+  w.N      = N;
+  w.d      = d;
+  w.m      = m;
+  w.lo     = lo;
+  w.nlocal = nlocal;
+  /* data moves one way: the shard is read once, then sampled and written chunk by chunk */
   PetscCall(DpsDatasetReadMeasurements(r->data, r->op, r->seed, &y));
   if (has_x0) PetscCall(DpsDatasetReadGroundTruth(r->data, &x0));
-  PetscCall(PetscMalloc2(PetscMax(r->batch * r->S * d, 1), &samples, PetscMax(nlocal, 1), &index));
-  for (PetscInt i = 0; i < nlocal; i++) index[i] = lo + i;
-  /* writes are collective: every rank takes part in every round, with no rows when its shard is done */
-  rounds = (nlocal + r->batch - 1) / r->batch;
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPIU_INT, MPI_MAX, r->comm));
-  PetscCall(DpsOutputCreate(r->comm, r->output, N, r->S, d, m, has_x0, &out));
+  PetscCall(PetscMalloc3(PetscMax(nlocal, 1), &w.index, PetscMax(nlocal, 1), &w.progress, PetscMax(nlocal, 1), &w.row));
+  PetscCall(PetscMalloc2(PetscMax(r->batch * r->S * d, 1), &w.x, PetscMax(r->batch * r->S * w.q, 1), &w.st));
+  for (PetscInt i = 0; i < nlocal; i++) {
+    w.index[i]    = lo + i;
+    w.progress[i] = DPS_PROGRESS_NOT_STARTED;
+    w.row[i]      = -1;
+  }
+
+  if (r->ck) {
+    PetscCall(DpsCheckpointSetSizes(r->ck, N, r->S, d, w.q));
+    PetscCall(DpsRunSetIdentity(r));
+  }
+  if (r->restart) {
+    PetscInt  nflight, *flight, lost = 0, resumed[2] = {0, 0};
+    PetscBool *done;
+    char       why[PETSC_MAX_PATH_LEN + 64];
+
+    PetscCall(DpsCheckpointLoad(r->ck, lo, hi, w.progress, &nflight, &flight, &w.rx, &w.rst));
+    PetscCall(DpsCheckpointGetRun(r->ck, &run_id, base));
+    for (PetscInt k = 0; k < nflight; k++) w.row[flight[k] - lo] = k;
+    PetscCall(PetscFree(flight));
+    /* the rows the checkpoint calls done must be in <output>.partial; if that file is gone or not this run's,
+       they are computed again (same bits), never trusted blindly */
+    PetscCall(DpsOutputReopen(r->comm, r->output, N, r->S, d, m, has_x0, run_id, &out, why, sizeof(why)));
+    PetscCall(PetscMalloc1(PetscMax(nlocal, 1), &done));
+    if (out) PetscCall(DpsOutputReadDone(out, lo, nlocal, done));
+    for (PetscInt i = 0; i < nlocal; i++) {
+      if (w.progress[i] == DPS_PROGRESS_DONE && !(out && done[i])) {
+        w.progress[i] = DPS_PROGRESS_NOT_STARTED;
+        lost++;
+      }
+      if (w.progress[i] == DPS_PROGRESS_DONE) resumed[0]++;
+      if (w.progress[i] > 0) resumed[1]++;
+    }
+    PetscCall(PetscFree(done));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &lost, 1, MPIU_INT, MPI_SUM, r->comm));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, resumed, 2, MPIU_INT, MPI_SUM, r->comm));
+    if (!out) {
+      PetscCall(PetscPrintf(r->comm, "dpsolve warning: %s; the %" PetscInt_FMT " inputs it should hold are computed again\n", why, lost));
+      PetscCall(DpsOutputCreate(r->comm, r->output, N, r->S, d, m, has_x0, &out));
+      PetscCall(DpsOutputGetFile(out, &file));
+      PetscCall(DpsRunWriteAttributes(r, file, run_id));
+    } else if (lost) PetscCall(PetscPrintf(r->comm, "dpsolve warning: %" PetscInt_FMT " inputs the checkpoint calls done are not marked done in %s.partial; they are computed again\n", lost, r->output));
+    ndone0 = ndone = resumed[0];
+    PetscCall(PetscPrintf(r->comm, "restart from %s: %" PetscInt_FMT " of %" PetscInt_FMT " inputs done, %" PetscInt_FMT " in flight\n", r->checkpoint, resumed[0], N, resumed[1]));
+  } else {
+    if (r->ck) {
+      PetscBool exists;
+      PetscCall(DpsCheckpointExists(r->ck, &exists));
+      if (exists) PetscCall(DpsCheckpointRemove(r->ck)); /* -force: start afresh */
+    }
+    PetscCall(DpsRunNewId(r->comm, &run_id));
+    PetscCall(DpsOutputCreate(r->comm, r->output, N, r->S, d, m, has_x0, &out));
+    PetscCall(DpsOutputGetFile(out, &file));
+    PetscCall(DpsRunWriteAttributes(r, file, run_id));
+  }
+  /* the file's structure is on disk before any row: a crash leaves a .partial that a restart can open */
+  PetscCall(DpsOutputFlush(out));
+
+  if (r->ck) {
+    DpsRunSignal = 0;
+    PetscCall(PetscMemzero(&act, sizeof(act)));
+    act.sa_handler = DpsRunSignalHandler;
+    act.sa_flags   = SA_RESTART;
+    sigemptyset(&act.sa_mask);
+    sigaction(SIGTERM, &act, &oldterm);
+    sigaction(SIGUSR1, &act, &oldusr1);
+  }
   PetscCall(PetscTime(&t0));
-  for (PetscInt k = 0; k < rounds; k++) {
-    PetscInt b0 = PetscMin(k * r->batch, nlocal), nb = PetscMin(r->batch, nlocal - b0), ndone;
+  tck = t0;
+  for (;;) {
+    /* flags, MAX over ranks: failed, finished a chunk, has work left, signalled, checkpoint time is due */
+    int       flags[5] = {0, 0, 0, 0, 0};
+    PetscBool stepped = PETSC_FALSE, finished;
+
+    ierr = 0;
+    if (!w.nb) ierr = DpsRunTakeChunk(r, &w, y);
+    if (!ierr && w.nb) {
+      const PetscInt i = (PetscInt)w.progress[w.j0];
+      ierr             = DpsSamplerStep(r->sampler, i, w.nb, w.index + w.j0, y + w.j0 * m, w.x);
+      if (!ierr)
+        for (PetscInt j = w.j0; j < w.j0 + w.nb; j++) w.progress[j] = i - 1;
+      stepped = PETSC_TRUE;
+    }
+    if (stepped) DpsKillPoint("step");
+    finished = (PetscBool)(!ierr && w.nb && w.progress[w.j0] == DPS_PROGRESS_DONE);
+    flags[0] = ierr ? 1 : 0;
+    flags[1] = finished;
+    flags[2] = DpsRunHasWork(&w, finished);
+    flags[3] = (int)DpsRunSignal;
+    if (rank == 0 && r->interval > 0) {
+      PetscLogDouble now;
+      PetscCall(PetscTime(&now));
+      flags[4] = now - tck >= r->interval;
+    }
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, flags, 5, MPI_INT, MPI_MAX, r->comm));
     /* sampling is local to each rank; before the collective write every rank learns whether any failed, so
-       that all of them discard the partial file together instead of waiting for each other */
-    ierr = DpsSamplerSample(r->sampler, nb, index + b0, y + b0 * m, samples);
-    {
-      int failed = ierr ? 1 : 0, anyfailed;
-      PetscCallMPI(MPI_Allreduce(&failed, &anyfailed, 1, MPI_INT, MPI_MAX, r->comm));
-      if (anyfailed) {
-        PetscCall(DpsOutputAbort(&out));
+       that all of them stop together instead of waiting for each other */
+    if (flags[0]) {
+      PetscCall(DpsOutputAbort(&out));
+      PetscCall(ierr);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "another rank failed while sampling; %s was not written", r->output);
+    }
+    if (flags[1]) {
+      /* collective: every rank joins, with no rows when it finished nothing */
+      PetscInt nw = finished ? w.nb : 0, j0 = finished ? w.j0 : 0, n;
+      ierr        = DpsOutputWrite(out, lo + j0, nw, w.x, y + j0 * m, has_x0 ? x0 + j0 * d : NULL);
+      if (ierr) {
+        (void)DpsOutputAbort(&out);
         PetscCall(ierr);
-        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "another rank failed while sampling; %s was not written", r->output);
+      }
+      if (nw) w.nb = 0;
+      n = nw;
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &n, 1, MPIU_INT, MPI_SUM, r->comm));
+      ndone += n;
+      PetscCall(PetscTime(&t));
+      if (r->progress && (t - tprint >= 1.0 || ndone == N)) {
+        double rate = (ndone - ndone0) / PetscMax(t - t0, 1e-9);
+        tprint      = t;
+        PetscCall(PetscPrintf(r->comm, "progress: %" PetscInt_FMT "/%" PetscInt_FMT " inputs, %.3g inputs/s (%.3g s per input), ETA %.1f s\n", ndone, N, rate, rate > 0 ? 1.0 / rate : 0.0, rate > 0 ? (N - ndone) / rate : 0.0));
       }
     }
-    ierr = DpsOutputWrite(out, lo + b0, nb, samples, y + b0 * m, has_x0 ? x0 + b0 * d : NULL);
-    if (ierr) {
-      (void)DpsOutputAbort(&out);
-      PetscCall(ierr);
+    tick++;
+    if (!flags[2]) break;
+    if (r->ck && (flags[3] || flags[4] || (r->every && tick % r->every == 0))) {
+      PetscCall(DpsRunWriteCheckpoint(r, &w, out, run_id, base));
+      PetscCall(PetscTime(&tck));
     }
-    done += nb;
-    PetscCallMPI(MPI_Allreduce(&done, &ndone, 1, MPIU_INT, MPI_SUM, r->comm));
-    PetscCall(PetscTime(&t));
-    if (r->progress) {
-      double rate = ndone / PetscMax(t - t0, 1e-9);
-      PetscCall(PetscPrintf(r->comm, "progress: %" PetscInt_FMT "/%" PetscInt_FMT " inputs, %.3g inputs/s (%.3g s per input), ETA %.1f s\n", ndone, N, rate, 1.0 / rate, (N - ndone) / rate));
+    if (flags[3]) {
+      r->status = DPS_RUN_EXIT_CHECKPOINTED;
+      break;
     }
   }
+  if (r->ck) {
+    sigaction(SIGTERM, &oldterm, NULL);
+    sigaction(SIGUSR1, &oldusr1, NULL);
+  }
+  PetscCall(PetscTime(&t));
   PetscCall(DpsOutputGetFile(out, &file));
-  PetscCall(DpsRunWriteAttributes(r, file));
-  PetscCall(DpsOutputFinish(&out));
-  PetscCall(PetscPrintf(r->comm, "wrote %s: %" PetscInt_FMT " inputs x %" PetscInt_FMT " draws in %.2f s\n", r->output, N, r->S, t - t0));
-  PetscCall(PetscFree2(samples, index));
+  PetscCall(DpsRunGetCounts(r, base, total));
+  if (r->status == DPS_RUN_EXIT_CHECKPOINTED) {
+    PetscCall(DpsOutputClose(&out));
+    PetscCall(PetscPrintf(r->comm, "stopped by signal %d after a checkpoint: %" PetscInt_FMT " of %" PetscInt_FMT " inputs done; continue with -restart (exit status %d)\n", (int)DpsRunSignal, ndone, N, DPS_RUN_EXIT_CHECKPOINTED));
+  } else {
+    /* a last checkpoint with every input done: a crash while the output is finished costs no recomputation */
+    if (r->ck) PetscCall(DpsRunWriteCheckpoint(r, &w, out, run_id, base));
+    PetscCall(DpsRunWriteCounts(r, file, total));
+    PetscCall(DpsOutputSetComplete(out));
+    DpsKillPoint("output-complete");
+    PetscCall(DpsOutputFinish(&out));
+    DpsKillPoint("output-done");
+    if (r->ck) PetscCall(DpsCheckpointRemove(r->ck));
+    PetscCall(PetscPrintf(r->comm, "wrote %s: %" PetscInt_FMT " inputs x %" PetscInt_FMT " draws in %.2f s\n", r->output, N, r->S, t - t0));
+  }
+  PetscCall(PetscFree3(w.index, w.progress, w.row));
+  PetscCall(PetscFree2(w.x, w.st));
+  PetscCall(PetscFree(w.rx));
+  PetscCall(PetscFree(w.rst));
   PetscCall(PetscFree(y));
   PetscCall(PetscFree(x0));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsRunGetExitStatus(DpsRun r, int *status)
+{
+  PetscFunctionBegin;
+  *status = r->status;
   PetscFunctionReturn(0);
 }
 
@@ -193,6 +639,7 @@ PetscErrorCode DpsRunView(DpsRun r, PetscViewer viewer)
   PetscCall(DpsDatasetGetSizes(r->data, &N, &d, &m));
   PetscCall(PetscViewerASCIIPrintf(viewer, "dpsolve %s run: %s -> %s, %" PetscInt_FMT " inputs (d = %" PetscInt_FMT ", m = %" PetscInt_FMT "), %" PetscInt_FMT " draws each, batch %" PetscInt_FMT ", seed %" PetscInt64_FMT "\n", DPSOLVE_VERSION, r->input, r->output, N, d, m, r->S,
                                    r->batch, r->seed));
+  if (r->ck) PetscCall(PetscViewerASCIIPrintf(viewer, "checkpoint %s, every %" PetscInt_FMT " steps%s\n", r->checkpoint, r->every, r->restart ? ", restarting from it" : ""));
   PetscCall(DpsSamplerView(r->sampler, viewer));
   PetscFunctionReturn(0);
 }
@@ -206,6 +653,7 @@ PetscErrorCode DpsRunDestroy(DpsRun *r)
   PetscCall(DpsScoreDestroy(&(*r)->score));
   PetscCall(DpsOperatorDestroy(&(*r)->op));
   PetscCall(DpsDatasetClose(&(*r)->data));
+  PetscCall(DpsCheckpointDestroy(&(*r)->ck));
   PetscCall(PetscFree(*r));
   PetscFunctionReturn(0);
 }

@@ -1,7 +1,7 @@
 #include <dpsolve/dpsolve.h>
 #include "samplers/guidance.h"
 
-/* r = y - A x0hat for one row, into s->... scratch of length m */
+/* s->x0hat of one row from s->eps, and its residual r = y - A x0hat [m] */
 static PetscErrorCode DpsGuidanceResidual(DpsSampler s, const DpsStep *st, PetscInt row, const PetscReal y[], const PetscReal x[], PetscReal r[])
 {
   const PetscInt d = s->d;
