@@ -389,9 +389,11 @@ PetscErrorCode DpsCheckpointWrite(DpsCheckpoint ck, uint64_t run_id, const Petsc
     if (q) PetscCall(DpsCheckpointCreateDataset(file, "/flight/state", 3, ds, H5T_IEEE_F64LE));
   }
   PetscCall(DpsH5WriteRows(file, "/progress", lo, hi - lo, 1, progress, H5T_NATIVE_INT64));
-  PetscCall(DpsH5WriteRows(file, "/flight/index", off, nflight, 1, index, H5T_NATIVE_INT64));
-  PetscCall(DpsH5WriteRows(file, "/flight/x", off, nflight, S * d, x, H5T_NATIVE_DOUBLE));
-  if (q) PetscCall(DpsH5WriteRows(file, "/flight/state", off, nflight, S * q, state, H5T_NATIVE_DOUBLE));
+  if (F) { /* (HDF5 refuses even an empty write to a dataset without storage) */
+    PetscCall(DpsH5WriteRows(file, "/flight/index", off, nflight, 1, index, H5T_NATIVE_INT64));
+    PetscCall(DpsH5WriteRows(file, "/flight/x", off, nflight, S * d, x, H5T_NATIVE_DOUBLE));
+    if (q) PetscCall(DpsH5WriteRows(file, "/flight/state", off, nflight, S * q, state, H5T_NATIVE_DOUBLE));
+  }
   PetscCall(DpsH5WriteInt64Attribute(file, "/progress", "checksum", 1, (int64_t *)&sum[0]));
   PetscCall(DpsH5WriteInt64Attribute(file, "/flight/index", "checksum", 1, (int64_t *)&sum[1]));
   PetscCall(DpsH5WriteInt64Attribute(file, "/flight/x", "checksum", 1, (int64_t *)&sum[2]));
@@ -492,7 +494,7 @@ static PetscErrorCode DpsCheckpointValidate(DpsCheckpoint ck, const char path[],
       sum = DpsChecksum(salt, 0, (size_t)head[0], progress);
     } else if (k == 1) {
       PetscCall(PetscMalloc1(PetscMax(F, 1), &index));
-      if (H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, index) < 0) DPS_BAD("cannot read /flight/index");
+      if (F && H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, index) < 0) DPS_BAD("cannot read /flight/index");
       sum = DpsChecksum(salt, 0, (size_t)F, index);
     } else {
       /* row by row: the draws in flight may be large */
@@ -688,7 +690,7 @@ PetscErrorCode DpsCheckpointLoad(DpsCheckpoint ck, PetscInt lo, PetscInt hi, Pet
   PetscCall(DpsH5GetDims(file, good, "/flight/index", 1, "(F)", dims));
   F = (PetscInt64)dims[0];
   PetscCall(PetscMalloc1(PetscMax(F, 1), &index));
-  PetscCall(DpsCheckpointReadInt64Rows(file, good, "/flight/index", 0, (PetscInt)F, index));
+  if (F) PetscCall(DpsCheckpointReadInt64Rows(file, good, "/flight/index", 0, (PetscInt)F, index));
   /* the inputs in flight are ascending, so this rank's are one block of rows */
   for (k0 = 0; k0 < F && index[k0] < lo; k0++) { }
   for (k1 = k0; k1 < F && index[k1] < hi; k1++) { }
@@ -697,9 +699,9 @@ PetscErrorCode DpsCheckpointLoad(DpsCheckpoint ck, PetscInt lo, PetscInt hi, Pet
   for (PetscInt k = k0; k < k1; k++) (*flight)[k - k0] = (PetscInt)index[k];
   PetscCall(PetscFree(index));
   PetscCall(PetscMalloc1(PetscMax(*nflight * ck->S * ck->d, 1), x));
-  PetscCall(DpsH5ReadRows(file, good, "/flight/x", k0, *nflight, ck->S * ck->d, *x));
+  if (F) PetscCall(DpsH5ReadRows(file, good, "/flight/x", k0, *nflight, ck->S * ck->d, *x));
   PetscCall(PetscMalloc1(PetscMax(*nflight * ck->S * ck->q, 1), state));
-  if (ck->q) PetscCall(DpsH5ReadRows(file, good, "/flight/state", k0, *nflight, ck->S * ck->q, *state));
+  if (F && ck->q) PetscCall(DpsH5ReadRows(file, good, "/flight/state", k0, *nflight, ck->S * ck->q, *state));
   PetscCall(DpsH5Close(&file));
   PetscCall(PetscLogEventEnd(DPS_EVENT_CHECKPOINT_READ, 0, 0, 0, 0));
   PetscFunctionReturn(0);

@@ -58,7 +58,7 @@ static PetscErrorCode DpsRunIncludeOption(const char name[], const char value[],
   PetscFunctionReturn(0);
 }
 
-/* A job file (jobs/*.yaml) names its pieces (configs/...) with `include: [a.yaml, b.yaml]`; PETSc's YAML reader
+/* A job file (jobs/NAME.yaml) names its pieces (configs/...) with `include: [a.yaml, b.yaml]`; PETSc's YAML reader
    leaves that as the option -include a.yaml,b.yaml, which this expands: each piece is read into a database of
    its own, and its options are copied over unless already set. Relative names are looked up from the current
    directory, then from each directory of -include_path (colon-separated). */
