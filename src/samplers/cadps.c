@@ -26,7 +26,7 @@ typedef struct {
   DpsMeasurementSolver M;
   PetscReal           *xp, *ep, *diag; /* [capacity x d]: probed inputs, their eps, the covariance diagonal */
   PetscInt             capacity;
-  PetscReal           *z, *r;          /* [d] */
+  PetscReal           *r;              /* [d] a probe */
 } Sampler_CADPS;
 
 static PetscErrorCode DpsSamplerCADPSEnsureCapacity(DpsSampler s, PetscInt rows)
@@ -94,8 +94,8 @@ static PetscErrorCode DpsSamplerStep_CADPS(DpsSampler s, const DpsStep *st, Pets
     for (PetscInt j = 0; j < nin; j++)
       for (PetscInt k = 0; k < s->S; k++) {
         const PetscInt row = j * s->S + k;
-        PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_PRIOR_NOISE, d, ca->z));
-        DpsStepGuided(st, 1.0, d, x + row * d, s->eps + row * d, s->g + row * d, 1.0, ca->z, x + row * d);
+        PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_PRIOR_NOISE, d, s->z));
+        DpsStepGuided(st, 1.0, d, x + row * d, s->eps + row * d, s->g + row * d, 1.0, s->z, x + row * d);
       }
   } else {
     PetscReal abar_before;
@@ -108,11 +108,7 @@ static PetscErrorCode DpsSamplerStep_CADPS(DpsSampler s, const DpsStep *st, Pets
       for (PetscInt k = 0; k < s->S; k++) {
         const PetscInt row = j * s->S + k;
         PetscReal     *xr  = x + row * d;
-        DpsStepReverseMean(st, d, xr, s->x0hat + row * d, xr);
-        if (st->i > 1) {
-          PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_PRIOR_NOISE, d, ca->z));
-          for (PetscInt e = 0; e < d; e++) xr[e] += PetscSqrtReal(st->var) * ca->z[e];
-        }
+        PetscCall(DpsSamplerAncestral(s, st, index[j], k, s->x0hat + row * d, xr));
         for (PetscInt e = 0; e < d; e++) xr[e] += ca->zeta * (1.0 + s->eps[row * d + e] - ca->ep[row * d + e]) * s->g[row * d + e];
       }
   }
@@ -146,9 +142,9 @@ static PetscErrorCode DpsSamplerSetUp_CADPS(DpsSampler s)
 
   PetscFunctionBegin;
   PetscCall(DpsMeasurementSolverDestroy(&ca->M));
-  PetscCall(PetscFree2(ca->z, ca->r));
+  PetscCall(PetscFree(ca->r));
   if (ca->variant == DPS_CADPS_PAPER) PetscCall(DpsMeasurementSolverCreate(s->op, "meas_", &ca->M));
-  PetscCall(PetscMalloc2(s->d, &ca->z, s->d, &ca->r));
+  PetscCall(PetscMalloc1(s->d, &ca->r));
   PetscFunctionReturn(0);
 }
 
@@ -171,7 +167,7 @@ static PetscErrorCode DpsSamplerDestroy_CADPS(DpsSampler s)
   PetscFunctionBegin;
   PetscCall(DpsMeasurementSolverDestroy(&ca->M));
   PetscCall(PetscFree3(ca->xp, ca->ep, ca->diag));
-  PetscCall(PetscFree2(ca->z, ca->r));
+  PetscCall(PetscFree(ca->r));
   PetscCall(PetscFree(s->data));
   PetscFunctionReturn(0);
 }

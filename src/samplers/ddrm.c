@@ -10,7 +10,7 @@
 
 typedef struct {
   PetscReal eta, eta_b;
-  PetscReal *x0bar, *epsbar, *ybar, *xbar, *z; /* [d] each */
+  PetscReal *x0bar, *epsbar, *ybar, *xbar; /* [d] each (ybar [max(d, m)]) */
 } Sampler_DDRM;
 
 static PetscErrorCode DpsSamplerStep_DDRM(DpsSampler s, const DpsStep *st, PetscInt nin, const PetscInt index[], const PetscReal y[], PetscReal x[])
@@ -32,12 +32,12 @@ static PetscErrorCode DpsSamplerStep_DDRM(DpsSampler s, const DpsStep *st, Petsc
       DpsStepTweedie(st, d, xr, s->eps + row * d, s->x0hat + row * d);
       PetscCall(DpsOperatorApplyVT(s->op, s->x0hat + row * d, dr->x0bar));
       PetscCall(DpsOperatorApplyVT(s->op, s->eps + row * d, dr->epsbar));
-      PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_PRIOR_NOISE, d, dr->z));
+      PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_PRIOR_NOISE, d, s->z));
       for (PetscInt i = 0; i < d; i++) {
         const PetscReal si = i < k0 ? sv[i] : 0.0;
-        if (si == 0.0) dr->xbar[i] = dr->x0bar[i] + PetscSqrtReal(1.0 - eta * eta) * sp * dr->epsbar[i] + eta * sp * dr->z[i];
-        else if (si * sp < sy) dr->xbar[i] = dr->x0bar[i] + PetscSqrtReal(1.0 - eta * eta) * sp * (dr->ybar[i] - dr->x0bar[i]) * si / sy + eta * sp * dr->z[i];
-        else dr->xbar[i] = (1.0 - etab) * dr->x0bar[i] + etab * dr->ybar[i] + PetscSqrtReal(PetscMax(sp * sp - etab * etab * sy * sy / (si * si), 0.0)) * dr->z[i];
+        if (si == 0.0) dr->xbar[i] = dr->x0bar[i] + PetscSqrtReal(1.0 - eta * eta) * sp * dr->epsbar[i] + eta * sp * s->z[i];
+        else if (si * sp < sy) dr->xbar[i] = dr->x0bar[i] + PetscSqrtReal(1.0 - eta * eta) * sp * (dr->ybar[i] - dr->x0bar[i]) * si / sy + eta * sp * s->z[i];
+        else dr->xbar[i] = (1.0 - etab) * dr->x0bar[i] + etab * dr->ybar[i] + PetscSqrtReal(PetscMax(sp * sp - etab * etab * sy * sy / (si * si), 0.0)) * s->z[i];
       }
       PetscCall(DpsOperatorApplyV(s->op, dr->xbar, xr));
       for (PetscInt e = 0; e < d; e++) xr[e] *= PetscSqrtReal(st->abar_prev);
@@ -70,8 +70,8 @@ static PetscErrorCode DpsSamplerSetUp_DDRM(DpsSampler s)
   PetscCall(DpsOperatorHasSVD(s->op, &has));
   PetscCheck(has, PETSC_COMM_SELF, PETSC_ERR_SUP, "-sampler_type ddrm needs the operator's SVD, and operator type %s has none: choose another sampler", ((PetscObject)s->op)->type_name);
   PetscCall(DpsOperatorGetSingularValues(s->op, &sv)); /* the SVD once per run, at set-up */
-  PetscCall(PetscFree5(dr->x0bar, dr->epsbar, dr->ybar, dr->xbar, dr->z));
-  PetscCall(PetscMalloc5(s->d, &dr->x0bar, s->d, &dr->epsbar, PetscMax(s->d, s->m), &dr->ybar, s->d, &dr->xbar, s->d, &dr->z));
+  PetscCall(PetscFree4(dr->x0bar, dr->epsbar, dr->ybar, dr->xbar));
+  PetscCall(PetscMalloc4(s->d, &dr->x0bar, s->d, &dr->epsbar, PetscMax(s->d, s->m), &dr->ybar, s->d, &dr->xbar));
   PetscFunctionReturn(0);
 }
 
@@ -89,7 +89,7 @@ static PetscErrorCode DpsSamplerDestroy_DDRM(DpsSampler s)
   Sampler_DDRM *dr = (Sampler_DDRM *)s->data;
 
   PetscFunctionBegin;
-  PetscCall(PetscFree5(dr->x0bar, dr->epsbar, dr->ybar, dr->xbar, dr->z));
+  PetscCall(PetscFree4(dr->x0bar, dr->epsbar, dr->ybar, dr->xbar));
   PetscCall(PetscFree(s->data));
   PetscFunctionReturn(0);
 }

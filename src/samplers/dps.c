@@ -7,7 +7,6 @@
 
 typedef struct {
   PetscReal zeta;
-  PetscReal *z; /* [d] */
 } Sampler_DPS;
 
 static PetscErrorCode DpsSamplerStep_DPS(DpsSampler s, const DpsStep *st, PetscInt nin, const PetscInt index[], const PetscReal y[], PetscReal x[])
@@ -23,12 +22,8 @@ static PetscErrorCode DpsSamplerStep_DPS(DpsSampler s, const DpsStep *st, PetscI
   for (PetscInt j = 0; j < nin; j++) {
     for (PetscInt k = 0; k < s->S; k++) {
       const PetscInt row = j * s->S + k;
-      PetscReal     *xr = x + row * d, *gr = s->g + row * d, *x0 = s->x0hat + row * d;
-      DpsStepReverseMean(st, d, xr, x0, xr);
-      if (st->i > 1) {
-        PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_PRIOR_NOISE, d, dp->z));
-        for (PetscInt e = 0; e < d; e++) xr[e] += PetscSqrtReal(st->var) * dp->z[e];
-      }
+      PetscReal     *xr = x + row * d, *gr = s->g + row * d;
+      PetscCall(DpsSamplerAncestral(s, st, index[j], k, s->x0hat + row * d, xr));
       for (PetscInt e = 0; e < d; e++) xr[e] += dp->zeta * gr[e];
     }
   }
@@ -47,16 +42,6 @@ static PetscErrorCode DpsSamplerSetFromOptions_DPS(DpsSampler s, PetscOptionItem
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode DpsSamplerSetUp_DPS(DpsSampler s)
-{
-  Sampler_DPS *dp = (Sampler_DPS *)s->data;
-
-  PetscFunctionBegin;
-  PetscCall(PetscFree(dp->z));
-  PetscCall(PetscMalloc1(s->d, &dp->z));
-  PetscFunctionReturn(0);
-}
-
 static PetscErrorCode DpsSamplerView_DPS(DpsSampler s, PetscViewer viewer)
 {
   PetscFunctionBegin;
@@ -67,7 +52,6 @@ static PetscErrorCode DpsSamplerView_DPS(DpsSampler s, PetscViewer viewer)
 static PetscErrorCode DpsSamplerDestroy_DPS(DpsSampler s)
 {
   PetscFunctionBegin;
-  PetscCall(PetscFree(((Sampler_DPS *)s->data)->z));
   PetscCall(PetscFree(s->data));
   PetscFunctionReturn(0);
 }
@@ -81,7 +65,6 @@ PetscErrorCode DpsSamplerCreate_DPS(DpsSampler s)
   dp->zeta               = 1.0;
   s->data                = dp;
   s->ops->setfromoptions = DpsSamplerSetFromOptions_DPS;
-  s->ops->setup          = DpsSamplerSetUp_DPS;
   s->ops->step           = DpsSamplerStep_DPS;
   s->ops->view           = DpsSamplerView_DPS;
   s->ops->destroy        = DpsSamplerDestroy_DPS;

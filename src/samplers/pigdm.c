@@ -8,7 +8,6 @@
 typedef struct {
   PetscReal            scale;
   DpsMeasurementSolver M;
-  PetscReal           *z; /* [d] */
 } Sampler_PiGDM;
 
 static PetscErrorCode DpsSamplerStep_PiGDM(DpsSampler s, const DpsStep *st, PetscInt nin, const PetscInt index[], const PetscReal y[], PetscReal x[])
@@ -23,8 +22,8 @@ static PetscErrorCode DpsSamplerStep_PiGDM(DpsSampler s, const DpsStep *st, Pets
   for (PetscInt j = 0; j < nin; j++) {
     for (PetscInt k = 0; k < s->S; k++) {
       const PetscInt row = j * s->S + k;
-      PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_PRIOR_NOISE, d, pg->z));
-      DpsStepGuided(st, 1.0, d, x + row * d, s->eps + row * d, s->g + row * d, pg->scale, pg->z, x + row * d);
+      PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_PRIOR_NOISE, d, s->z));
+      DpsStepGuided(st, 1.0, d, x + row * d, s->eps + row * d, s->g + row * d, pg->scale, s->z, x + row * d);
     }
   }
   PetscFunctionReturn(0);
@@ -47,9 +46,7 @@ static PetscErrorCode DpsSamplerSetUp_PiGDM(DpsSampler s)
 
   PetscFunctionBegin;
   PetscCall(DpsMeasurementSolverDestroy(&pg->M));
-  PetscCall(PetscFree(pg->z));
   PetscCall(DpsMeasurementSolverCreate(s->op, "meas_", &pg->M));
-  PetscCall(PetscMalloc1(s->d, &pg->z));
   PetscFunctionReturn(0);
 }
 
@@ -69,7 +66,6 @@ static PetscErrorCode DpsSamplerDestroy_PiGDM(DpsSampler s)
 
   PetscFunctionBegin;
   PetscCall(DpsMeasurementSolverDestroy(&pg->M));
-  PetscCall(PetscFree(pg->z));
   PetscCall(PetscFree(s->data));
   PetscFunctionReturn(0);
 }

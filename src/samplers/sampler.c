@@ -145,6 +145,8 @@ PetscErrorCode DpsSamplerSetUp(DpsSampler s)
   /* an input's S draws form one group of the score model: its results never depend on the batch */
   PetscCall(DpsScoreSetGroupSize(s->score, s->S));
   PetscCall(DpsScoreSetUp(s->score));
+  PetscCall(PetscFree(s->z));
+  PetscCall(PetscMalloc1(s->d, &s->z));
   if (s->ops->setup) PetscCall((*s->ops->setup)(s));
   s->setupcalled = PETSC_TRUE;
   PetscFunctionReturn(0);
@@ -168,6 +170,16 @@ PetscErrorCode DpsSamplerNormals(DpsSampler s, PetscInt input, PetscInt draw, Pe
 
   PetscFunctionBegin;
   PetscCall(DpsRandomNormals(a, n, out));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerAncestral(DpsSampler s, const DpsStep *st, PetscInt input, PetscInt draw, const PetscReal x0hat[], PetscReal x[])
+{
+  PetscFunctionBegin;
+  DpsStepReverseMean(st, s->d, x, x0hat, x);
+  if (st->i == 1) PetscFunctionReturn(0);
+  PetscCall(DpsSamplerNormals(s, input, draw, st->i, DPS_STREAM_PRIOR_NOISE, s->d, s->z));
+  for (PetscInt e = 0; e < s->d; e++) x[e] += PetscSqrtReal(st->var) * s->z[e];
   PetscFunctionReturn(0);
 }
 
@@ -291,6 +303,7 @@ PetscErrorCode DpsSamplerDestroy(DpsSampler *s)
   PetscCall(DpsOperatorDestroy(&(*s)->op));
   PetscCall(PetscFree((*s)->eps));
   PetscCall(PetscFree3((*s)->x0hat, (*s)->v, (*s)->g));
+  PetscCall(PetscFree((*s)->z));
   PetscCall(PetscHeaderDestroy(s));
   PetscFunctionReturn(0);
 }

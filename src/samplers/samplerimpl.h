@@ -31,6 +31,7 @@ struct _p_DpsSampler {
   PetscInt        capacity; /* rows the work arrays hold */
   PetscReal      *eps;      /* [capacity x d] model output of the current step */
   PetscReal      *x0hat, *v, *g; /* [capacity x d] work arrays of the guided samplers */
+  PetscReal      *z;              /* [d] the noise of one row */
   DpsSamplerStats stats;
   PetscBool       setupcalled;
   void           *data;
@@ -53,6 +54,10 @@ PETSC_INTERN PetscErrorCode DpsSamplerTweedieVJP(DpsSampler, const DpsStep *, Pe
 
 /* The shared guided step (methods.md section 6): a DDIM step with the posterior score eps - sqrt(1-abar) lambda g */
 PETSC_INTERN void DpsStepGuided(const DpsStep *, PetscReal, PetscInt, const PetscReal[], const PetscReal[], const PetscReal[], PetscReal, const PetscReal[], PetscReal[]);
+
+/* The DDPM ancestral step for one row (methods.md section 1): x <- c1 x0hat + c2 x + s_t z, with z the row's
+   prior noise at this step; no noise at the last step, which returns the kernel's mean */
+PETSC_INTERN PetscErrorCode DpsSamplerAncestral(DpsSampler, const DpsStep *, PetscInt, PetscInt, const PetscReal[], PetscReal[]);
 
 /* The shared DDPM pieces (methods.md section 1), written once for every sampler */
 PETSC_INTERN void DpsStepTweedie(const DpsStep *, PetscInt, const PetscReal[], const PetscReal[], PetscReal[]);
