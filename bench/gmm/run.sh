@@ -50,8 +50,11 @@ done; done; done
 run_one() {
   local dx=$1 dy=$2 p=$3 name=$4 steps=$5; shift 5
   local in=$OUT/runs/in-$dx-$dy-$p.h5 out=$OUT/runs/out-$dx-$dy-$p-$name.h5 log=$OUT/runs/out-$dx-$dy-$p-$name.log
-  "$dps" run -input "$in" -output "$out" -samples "$S" -steps "$steps" -seed 1 -run_view 0 -progress 0 -force "$@" > "$log"
-  "$dps" eval -input "$in" -output "$out" -eval_directions 500 -force > /dev/null
+  # a finished run (evaluated, with its log) is kept: the benchmark resumes where it stopped
+  if ! /usr/bin/python3 -c "import h5py,sys; sys.exit(0 if 'eval' in h5py.File(sys.argv[1]) else 1)" "$out" 2> /dev/null || [ ! -s "$log" ]; then
+    "$dps" run -input "$in" -output "$out" -samples "$S" -steps "$steps" -seed 1 -run_view 0 -progress 0 -force "$@" > "$log"
+    "$dps" eval -input "$in" -output "$out" -eval_directions 500 -force > /dev/null
+  fi
   /usr/bin/python3 - "$out" "$log" "$dx" "$dy" "$p" "$name" "$steps" "$S" <<'PY'
 import sys, re, h5py
 out, log, dx, dy, p, name, steps, S = sys.argv[1:]
