@@ -4,7 +4,11 @@ the floor, prior samples, cost per sample (model evaluations, VJPs, CG iteration
 PNG plot of SW per method and dimension.  usage: report.py results.csv table.md sw.png"""
 import csv, math, sys, collections
 
-rows = list(csv.DictReader(open(sys.argv[1])))
+# one row per (cell, problem, method): a resumed benchmark may have written a run twice; the last one counts
+unique = {}
+for r in csv.DictReader(open(sys.argv[1])):
+    unique[(r["dx"], r["dy"], r["problem"], r["method"])] = r
+rows = list(unique.values())
 # the methods in the order of bench/gmm/run.sh, then any others
 known = ["cdps", "cdps-independent", "cadps", "dps-0.1", "dps-1.0", "pigdm", "ddrm", "ddpm"]
 order = [m for m in known if any(r["method"] == m for r in rows)]

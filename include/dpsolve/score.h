@@ -8,7 +8,8 @@
 
 typedef struct _p_DpsScore *DpsScore;
 typedef const char         *DpsScoreType;
-#define DPSSCOREGMM "gmm"
+#define DPSSCOREGMM  "gmm"
+#define DPSSCOREUNET "unet"
 
 typedef enum { DPS_BACKEND_AUTO, DPS_BACKEND_CPU, DPS_BACKEND_CUDA } DpsScoreBackend;
 PETSC_EXTERN const char *const DpsScoreBackends[];
@@ -42,5 +43,12 @@ PETSC_EXTERN PetscErrorCode DpsScoreGetCounts(DpsScore, PetscInt64 *, PetscInt64
 /* gmm: prior sum_k w_k N(mu_k, v_k I); arrays are borrowed (Get) or copied (Set) */
 PETSC_EXTERN PetscErrorCode DpsScoreGMMSetPrior(DpsScore, PetscInt, PetscInt, const PetscReal[], const PetscReal[], const PetscReal[]);
 PETSC_EXTERN PetscErrorCode DpsScoreGMMGetPrior(DpsScore, PetscInt *, PetscInt *, const PetscReal **, const PetscReal **, const PetscReal **);
+
+/* unet: guided-diffusion's UNetModel (docs/models.md). A row is an image [C][H][W]; DpsScoreEps at time t
+   evaluates the model at its step index t - 1. SetWeights loads an HDF5 weights file (-score_unet_weights);
+   GetVariance gives the v half of the output (learned-sigma models) of the last DpsScoreEps: n rows of d, n = 0
+   for an eps-only model. */
+PETSC_EXTERN PetscErrorCode DpsScoreUNetSetWeights(DpsScore, const char[]);
+PETSC_EXTERN PetscErrorCode DpsScoreUNetGetVariance(DpsScore, PetscInt *, const PetscReal **);
 
 #endif

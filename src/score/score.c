@@ -1,11 +1,13 @@
 #include <dpsolve/dpsolve.h>
 #include "core/classes.h"
 #include "score/scoreimpl.h"
+#include "io/h5.h"
 
 PetscFunctionList DpsScoreList       = NULL;
 const char *const DpsScoreBackends[] = {"auto", "cpu", "cuda", "DpsScoreBackend", "DPS_BACKEND_", NULL};
 
 PETSC_EXTERN PetscErrorCode DpsScoreCreate_GMM(DpsScore);
+PETSC_EXTERN PetscErrorCode DpsScoreCreate_UNet(DpsScore);
 
 PetscErrorCode DpsScoreRegister(const char name[], PetscErrorCode (*create)(DpsScore))
 {
@@ -18,6 +20,7 @@ PetscErrorCode DpsScoreRegisterAll(void)
 {
   PetscFunctionBegin;
   PetscCall(DpsScoreRegister(DPSSCOREGMM, DpsScoreCreate_GMM));
+  PetscCall(DpsScoreRegister(DPSSCOREUNET, DpsScoreCreate_UNet));
   PetscFunctionReturn(0);
 }
 
@@ -44,7 +47,7 @@ PetscErrorCode DpsScoreSetType(DpsScore s, DpsScoreType type)
   PetscCall(PetscObjectTypeCompare((PetscObject)s, type, &same));
   if (same) PetscFunctionReturn(0);
   PetscCall(PetscFunctionListFind(DpsScoreList, type, &create));
-  PetscCheck(create, PetscObjectComm((PetscObject)s), PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown -score_type %s (known: gmm)", type);
+  PetscCheck(create, PetscObjectComm((PetscObject)s), PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown -score_type %s (known: gmm, unet)", type);
   if (s->ops->destroy) PetscCall((*s->ops->destroy)(s));
   PetscCall(PetscMemzero(s->ops, sizeof(struct _DpsScoreOps)));
   s->setupcalled = PETSC_FALSE;
@@ -114,7 +117,17 @@ PetscErrorCode DpsScoreSetUp(DpsScore s)
 PetscErrorCode DpsScoreLoad(DpsScore s, hid_t file, const char fname[])
 {
   PetscFunctionBegin;
-  if (!((PetscObject)s)->type_name) PetscCall(DpsScoreSetType(s, DPSSCOREGMM));
+  if (!((PetscObject)s)->type_name) {
+    /* the driver loads before it sets the options: -score_type, else the type attribute of the file's /prior */
+    char      type[256] = DPSSCOREGMM;
+    PetscBool set, exists;
+    PetscCall(PetscOptionsGetString(((PetscObject)s)->options, ((PetscObject)s)->prefix, "-score_type", type, sizeof(type), &set));
+    if (!set) {
+      PetscCall(DpsH5Exists(file, "/prior", &exists));
+      if (exists && H5Aexists_by_name(file, "/prior", "type", H5P_DEFAULT) > 0) PetscCall(DpsH5ReadStringAttribute(file, fname, "/prior", "type", type, sizeof(type)));
+    }
+    PetscCall(DpsScoreSetType(s, type));
+  }
   PetscCheck(s->ops->load, PETSC_COMM_SELF, PETSC_ERR_SUP, "score type %s cannot be loaded", ((PetscObject)s)->type_name);
   PetscCall((*s->ops->load)(s, file, fname));
   s->setupcalled = PETSC_FALSE;
