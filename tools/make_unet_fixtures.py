@@ -93,31 +93,36 @@ def evaluate(model, x, t, u, dtype):
     return out.detach(), vjp.detach()
 
 
-def write_fixture(path, name, config, seed):
-    model, x, t, u = model_and_inputs(config, seed)
-    state = {k: v.clone() for k, v in model.state_dict().items()}
+def write_references(f, model, config, x, t, u):
+    """The PyTorch evaluations of `model` at (x, t) and the VJPs of u, as datasets of the open file f; returns the
+    float32-vs-float64 differences of PyTorch itself."""
     out, vjp = evaluate(model, x, t, u, th.float32)
     out64, vjp64 = evaluate(model, x, t, u, th.float64)
     model.to(th.float32)
-    learned_sigma = config["out_channels"] == 2 * config["in_channels"]
-    if learned_sigma:
+    for key, value, dtype in (("x", x, np.float32), ("t", t, np.float32), ("u", u, np.float32),
+                              ("out", out, np.float32), ("vjp", vjp, np.float32),
+                              ("out_f64", out64, np.float64), ("vjp_f64", vjp64, np.float64)):
+        f.create_dataset(key, data=value.numpy().astype(dtype))
+    if config["out_channels"] == 2 * config["in_channels"]:
         ue = u.clone()
         ue[:, config["in_channels"]:] = 0
         _, vjp_eps = evaluate(model, x, t, ue, th.float32)
+        f.create_dataset("vjp_eps", data=vjp_eps.numpy().astype(np.float32))
+    rel = lambda a, b: float((a.double() - b.double()).abs().max() / b.double().abs().max())  # noqa: E731
+    return rel(out, out64), rel(vjp, vjp64)
+
+
+def write_fixture(path, name, config, seed):
+    model, x, t, u = model_and_inputs(config, seed)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
     with h5py.File(path, "w", libver=("v110", "v110")) as f:
         f.attrs["fixture"] = np.bytes_(name)
         f.attrs["torch_version"] = np.bytes_(str(th.__version__))
         f.attrs["seed"] = seed
         unet_h5.write_group(f.create_group("prior"), config, state, compress=True)
-        for key, value, dtype in (("x", x, np.float32), ("t", t, np.float32), ("u", u, np.float32),
-                                  ("out", out, np.float32), ("vjp", vjp, np.float32),
-                                  ("out_f64", out64, np.float64), ("vjp_f64", vjp64, np.float64)):
-            f.create_dataset(key, data=value.numpy().astype(dtype))
-        if learned_sigma:
-            f.create_dataset("vjp_eps", data=vjp_eps.numpy().astype(np.float32))
-    rel = lambda a, b: float((a.double() - b.double()).abs().max() / b.double().abs().max())  # noqa: E731
+        eout, evjp = write_references(f, model, config, x, t, u)
     print(f"{path}: {sum(v.numel() for v in state.values())} parameters, {os.path.getsize(path) // 1024} KiB; "
-          f"PyTorch float32 vs float64: out {rel(out, out64):.1e}, vjp {rel(vjp, vjp64):.1e} (max abs error / max abs)")
+          f"PyTorch float32 vs float64: out {eout:.1e}, vjp {evjp:.1e} (max abs error / max abs)")
 
 
 def main():

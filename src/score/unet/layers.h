@@ -1,0 +1,87 @@
+/* The layers of the UNet (unet.h), one image at a time, float32, tensors [C][H][W] row-major.
+   Each layer has a forward and a backward (vector-Jacobian product with respect to its input only: no weight
+   gradients). Weights are pointers into the network's parameter storage. */
+#ifndef DPSOLVE_UNET_LAYERS_H
+#define DPSOLVE_UNET_LAYERS_H
+
+#include <stddef.h>
+
+/* Fortran BLAS, as every BLAS provides it (reference, OpenBLAS, MKL) */
+extern void sgemm_(const char *, const char *, const int *, const int *, const int *, const float *, const float *, const int *, const float *, const int *, const float *, float *, const int *);
+
+/* C (column-major m x n, ldc) = alpha op(A) op(B) + beta C */
+static inline void DpsSgemm(char ta, char tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
+{
+  sgemm_(&ta, &tb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
+}
+
+/* ---- convolution (conv.c): weight [cout][cin][k][k], bias [cout]; zero padding (k - 1) / 2 ---- */
+typedef struct {
+  int          cin, cout, k, stride;
+  const float *w, *b;
+} DpsUConv;
+
+void DpsUConvOutputSize(const DpsUConv *c, int H, int W, int *Ho, int *Wo);
+/* floats of im2col buffer the convolution wants (tiles of output rows; a 1x1 stride-1 convolution needs none) */
+size_t DpsUConvColSize(const DpsUConv *c, int H, int W);
+/* out = conv(in) (+ out when accumulate) */
+void DpsUConvForward(const DpsUConv *c, int H, int W, const float *in, float *out, int accumulate, float *col, size_t colsize);
+/* din = conv^T(dout) (+ din when accumulate): the adjoint of the linear part */
+void DpsUConvBackward(const DpsUConv *c, int H, int W, const float *dout, float *din, int accumulate, float *col, size_t colsize);
+
+/* ---- GroupNorm(32) with an affine map per channel, optionally followed by SiLU (norm.c) ---- */
+#define DPS_UNET_GROUPS 32
+/* y = act(xhat gamma_c + beta_c); silu: act = SiLU, else identity */
+void DpsUNormForward(int C, int HW, const float *x, const float *gamma, const float *beta, int silu, float *y);
+/* dx = J^T dy of the map above at x (+ dx when accumulate) */
+void DpsUNormBackward(int C, int HW, const float *x, const float *gamma, const float *beta, int silu, const float *dy, float *dx, int accumulate);
+
+/* ---- resampling (resample.c): nearest 2x upsampling, 2x2 average pooling ---- */
+void DpsUUpsampleForward(int C, int H, int W, const float *in, float *out);  /* out [C][2H][2W] */
+void DpsUUpsampleBackward(int C, int H, int W, const float *dout, float *din, int accumulate);
+void DpsUDownsampleForward(int C, int H, int W, const float *in, float *out); /* out [C][H/2][W/2] */
+void DpsUDownsampleBackward(int C, int H, int W, const float *dout, float *din, int accumulate);
+
+/* ---- linear layers and the timestep embedding (embed.c) ---- */
+typedef struct {
+  int          in, out;
+  const float *w, *b; /* w [out][in] */
+} DpsULinear;
+void DpsULinearForward(const DpsULinear *l, const float *x, float *y);
+/* guided-diffusion's timestep_embedding: [cos(t f_i), sin(t f_i)], f_i = 10000^(-i/half), zero-padded to dim */
+void DpsUTimestepEmbedding(double t, int dim, float *emb);
+void DpsUSilu(int n, const float *x, float *y);
+
+/* ---- ResBlock (resblock.c) ---- */
+typedef enum { DPS_URESAMPLE_NONE, DPS_URESAMPLE_UP, DPS_URESAMPLE_DOWN } DpsUResample;
+typedef struct {
+  int          cin, cout, scale_shift;
+  DpsUResample updown;
+  const float *n1g, *n1b, *n2g, *n2b; /* in_layers.0, out_layers.0 */
+  DpsUConv     c1, c2, skip;          /* in_layers.2, out_layers.3, skip_connection (skip.k = 0: identity) */
+  DpsULinear   emb;                   /* emb_layers.1 */
+} DpsUResBlock;
+
+/* Scratch for one ResBlock call: three buffers of `big` floats (the largest of the block's tensors), an im2col
+   buffer and 4 cout floats */
+typedef struct {
+  float *s1, *s2, *s3, *col, *vec;
+  size_t colsize;
+} DpsUScratch;
+
+/* semb = SiLU(emb), the time embedding after the SiLU of emb_layers; h [cout][Ho][Wo] is saved for backward */
+void DpsUResBlockForward(const DpsUResBlock *r, int H, int W, const float *semb, const float *x, float *h, float *out, DpsUScratch *s);
+void DpsUResBlockBackward(const DpsUResBlock *r, int H, int W, const float *semb, const float *x, const float *h, const float *dout, float *dx, DpsUScratch *s);
+
+/* ---- attention (attention.c): AttentionBlock with QKVAttentionLegacy ---- */
+typedef struct {
+  int          C, heads;
+  const float *ng, *nb; /* norm */
+  DpsUConv     qkv, proj;
+} DpsUAttention;
+/* qkv [3C][L] and the attention weights P [heads][L][L] are saved for backward; s1 holds C L floats */
+void DpsUAttentionForward(const DpsUAttention *a, int L, const float *x, float *qkv, float *P, float *out, float *s1);
+/* s1: C L floats, s2: 3 C L floats, s3: L L floats */
+void DpsUAttentionBackward(const DpsUAttention *a, int L, const float *x, const float *qkv, const float *P, const float *dout, float *dx, float *s1, float *s2, float *s3);
+
+#endif
