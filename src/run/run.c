@@ -293,6 +293,7 @@ typedef struct {
   PetscReal  *x, *st;   /* [batch S d], [batch S q]: its draws and sampler state */
   PetscInt   *row;      /* [nlocal] row of a resumed input in flight in rx, rst; -1 otherwise */
   PetscReal  *rx, *rst; /* resumed inputs in flight, as read from the checkpoint */
+  PetscBool   unflushed; /* rows written to the output since the last checkpoint */
 } DpsWork;
 
 /* Takes the next chunk: consecutive inputs at the same progress, at most -batch. Fresh inputs begin their chains
@@ -341,8 +342,9 @@ static PetscErrorCode DpsRunWriteCheckpoint(DpsRun r, DpsWork *w, DpsOutput out,
   PetscInt64     counts[DPS_NUM_COUNTS];
 
   PetscFunctionBegin;
-  /* the checkpoint may only call an input done once its rows are on disk */
-  PetscCall(DpsOutputFlush(out));
+  /* the checkpoint may only call an input done once its rows are on disk (a flush is an fsync: only if needed) */
+  if (w->unflushed) PetscCall(DpsOutputFlush(out));
+  w->unflushed = PETSC_FALSE;
   if (w->nb) PetscCall(DpsSamplerGetState(r->sampler, w->nb, w->st));
   for (PetscInt j = 0; j < w->nlocal; j++)
     if (w->progress[j] > 0) nflight++;
@@ -572,6 +574,7 @@ PetscErrorCode DpsRunExecute(DpsRun r)
         PetscCall(ierr);
       }
       if (nw) w.nb = 0;
+      w.unflushed = PETSC_TRUE; /* (on every rank: the flush is collective) */
       n = nw;
       PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &n, 1, MPIU_INT, MPI_SUM, r->comm));
       ndone += n;
