@@ -383,7 +383,7 @@ static PetscErrorCode DpsScoreVJP_UNet(DpsScore s, PetscInt n, PetscInt t, Petsc
   /* dx lands in of, free here (dout >= din) */
   PetscCheck(!DpsUnetVJP(u->net, (int)n, u->tf, u->xf, u->uf, u->of, NULL, u->work), PETSC_COMM_SELF, PETSC_ERR_LIB, "unet VJP: %s", DpsUnetError());
   for (PetscInt i = 0; i < n * u->din; i++) out[i] = u->of[i];
-  PetscCall(PetscLogFlops(6.0 * n * DpsUnetForwardFlops(u->net)));
+  PetscCall(PetscLogFlops(4.0 * n * DpsUnetForwardFlops(u->net))); /* forward, then the adjoint of every linear map */
   PetscFunctionReturn(0);
 }
 

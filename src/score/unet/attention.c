@@ -24,7 +24,8 @@ void DpsUAttentionForward(const DpsUAttention *at, int L, const float *x, float 
       float *row = Pj + (size_t)t * L, m = row[0];
       double sum = 0.0;
       for (int s = 1; s < L; s++) m = row[s] > m ? row[s] : m;
-      for (int s = 0; s < L; s++) sum += (row[s] = expf(row[s] - m));
+      for (int s = 0; s < L; s++) row[s] = expf(row[s] - m);
+      for (int s = 0; s < L; s++) sum += row[s];
       const float inv = (float)(1.0 / sum);
       for (int s = 0; s < L; s++) row[s] *= inv;
     }

@@ -28,5 +28,5 @@ void DpsUTimestepEmbedding(double t, int dim, float *emb)
 
 void DpsUSilu(int n, const float *x, float *y)
 {
-  for (int i = 0; i < n; i++) y[i] = x[i] / (1.0f + expf(-x[i]));
+  for (int i = 0; i < n; i++) y[i] = x[i] * DpsUSigmoid(x[i]);
 }

@@ -4,6 +4,7 @@
 #ifndef DPSOLVE_UNET_LAYERS_H
 #define DPSOLVE_UNET_LAYERS_H
 
+#include <math.h>
 #include <stddef.h>
 
 /* Fortran BLAS, as every BLAS provides it (reference, OpenBLAS, MKL) */
@@ -14,6 +15,9 @@ static inline void DpsSgemm(char ta, char tb, int m, int n, int k, float alpha, 
 {
   sgemm_(&ta, &tb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
 }
+
+/* SiLU's sigmoid; its derivative is sigma (1 + z (1 - sigma)) */
+static inline float DpsUSigmoid(float z) { return 1.0f / (1.0f + expf(-z)); }
 
 /* ---- convolution (conv.c): weight [cout][cin][k][k], bias [cout]; zero padding (k - 1) / 2 ---- */
 typedef struct {

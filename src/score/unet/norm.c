@@ -11,17 +11,23 @@
 
 static const double DPS_UNORM_EPS = 1e-5;
 
+/* eight independent double accumulators: the loops vectorize without reordering any sum */
 static void DpsUNormStats(size_t n, const float *x, float *mean, float *rstd)
 {
-  double s = 0.0, v = 0.0, m;
-  for (size_t i = 0; i < n; i++) s += x[i];
-  m = s / (double)n;
-  for (size_t i = 0; i < n; i++) v += ((double)x[i] - m) * ((double)x[i] - m);
+  double s[8] = {0}, v[8] = {0}, m, sum = 0.0, var = 0.0;
+  size_t i, n8 = n - n % 8;
+  for (i = 0; i < n8; i += 8)
+    for (int j = 0; j < 8; j++) s[j] += x[i + j];
+  for (; i < n; i++) sum += x[i];
+  for (int j = 0; j < 8; j++) sum += s[j];
+  m = sum / (double)n;
+  for (i = 0; i < n8; i += 8)
+    for (int j = 0; j < 8; j++) v[j] += ((double)x[i + j] - m) * ((double)x[i + j] - m);
+  for (; i < n; i++) var += ((double)x[i] - m) * ((double)x[i] - m);
+  for (int j = 0; j < 8; j++) var += v[j];
   *mean = (float)m;
-  *rstd = (float)(1.0 / sqrt(v / (double)n + DPS_UNORM_EPS));
+  *rstd = (float)(1.0 / sqrt(var / (double)n + DPS_UNORM_EPS));
 }
-
-static inline float DpsUSigmoid(float z) { return 1.0f / (1.0f + expf(-z)); }
 
 void DpsUNormForward(int C, int HW, const float *x, const float *gamma, const float *beta, int silu, float *y)
 {
@@ -69,10 +75,22 @@ void DpsUNormBackward(int C, int HW, const float *x, const float *gamma, const f
     DpsUNormStats(n, x + (size_t)g * n, &mean, &rstd);
     for (int c = g * cpg; c < (g + 1) * cpg; c++) {
       const float *xc = x + (size_t)c * HW, *dyc = dy + (size_t)c * HW;
-      for (int p = 0; p < HW; p++) {
+      double       a[8] = {0}, b[8] = {0};
+      int          p, HW8 = HW - HW % 8;
+      for (p = 0; p < HW8; p += 8)
+        for (int j = 0; j < 8; j++) {
+          const float gr = DpsUNormGrad(xc[p + j], mean, rstd, gamma[c], beta[c], silu, dyc[p + j], &xh);
+          a[j] += gr;
+          b[j] += (double)gr * xh;
+        }
+      for (; p < HW; p++) {
         const float gr = DpsUNormGrad(xc[p], mean, rstd, gamma[c], beta[c], silu, dyc[p], &xh);
         sg += gr;
         sgx += (double)gr * xh;
+      }
+      for (int j = 0; j < 8; j++) {
+        sg += a[j];
+        sgx += b[j];
       }
     }
     const float mg = (float)(sg / (double)n), mgx = (float)(sgx / (double)n);
@@ -81,8 +99,7 @@ void DpsUNormBackward(int C, int HW, const float *x, const float *gamma, const f
       float       *dxc = dx + (size_t)c * HW;
       for (int p = 0; p < HW; p++) {
         const float gr = DpsUNormGrad(xc[p], mean, rstd, gamma[c], beta[c], silu, dyc[p], &xh);
-        const float v  = rstd * (gr - mg - xh * mgx);
-        dxc[p]         = accumulate ? dxc[p] + v : v;
+        dxc[p]         = (accumulate ? dxc[p] : 0.0f) + rstd * (gr - mg - xh * mgx);
       }
     }
   }
