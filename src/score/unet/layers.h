@@ -37,8 +37,9 @@ void DpsUConvBackward(const DpsUConv *c, int H, int W, const float *dout, float 
 #define DPS_UNET_GROUPS 32
 /* y = act(xhat gamma_c + beta_c); silu: act = SiLU, else identity */
 void DpsUNormForward(int C, int HW, const float *x, const float *gamma, const float *beta, int silu, float *y);
-/* dx = J^T dy of the map above at x (+ dx when accumulate) */
-void DpsUNormBackward(int C, int HW, const float *x, const float *gamma, const float *beta, int silu, const float *dy, float *dx, int accumulate);
+/* dx = J^T dy of the map above at x (+ dx when accumulate); dy is overwritten (with gamma times the SiLU's
+   derivative times dy, so that the exponentials are computed once) */
+void DpsUNormBackward(int C, int HW, const float *x, const float *gamma, const float *beta, int silu, float *dy, float *dx, int accumulate);
 
 /* ---- resampling (resample.c): nearest 2x upsampling, 2x2 average pooling ---- */
 void DpsUUpsampleForward(int C, int H, int W, const float *in, float *out);  /* out [C][2H][2W] */

@@ -64,7 +64,7 @@ static inline float DpsUNormGrad(float x, float mean, float rstd, float gamma, f
   return dz * gamma;
 }
 
-void DpsUNormBackward(int C, int HW, const float *x, const float *gamma, const float *beta, int silu, const float *dy, float *dx, int accumulate)
+void DpsUNormBackward(int C, int HW, const float *x, const float *gamma, const float *beta, int silu, float *dy, float *dx, int accumulate)
 {
   const int    cpg = C / DPS_UNET_GROUPS;
   const size_t n   = (size_t)cpg * HW;
@@ -73,18 +73,20 @@ void DpsUNormBackward(int C, int HW, const float *x, const float *gamma, const f
     float  mean, rstd, xh;
     double sg = 0.0, sgx = 0.0;
     DpsUNormStats(n, x + (size_t)g * n, &mean, &rstd);
+    /* pass 1: g = gamma dz, kept in dy, and its sums */
     for (int c = g * cpg; c < (g + 1) * cpg; c++) {
-      const float *xc = x + (size_t)c * HW, *dyc = dy + (size_t)c * HW;
+      const float *xc = x + (size_t)c * HW;
+      float       *dyc = dy + (size_t)c * HW;
       double       a[8] = {0}, b[8] = {0};
       int          p, HW8 = HW - HW % 8;
       for (p = 0; p < HW8; p += 8)
         for (int j = 0; j < 8; j++) {
-          const float gr = DpsUNormGrad(xc[p + j], mean, rstd, gamma[c], beta[c], silu, dyc[p + j], &xh);
+          const float gr = dyc[p + j] = DpsUNormGrad(xc[p + j], mean, rstd, gamma[c], beta[c], silu, dyc[p + j], &xh);
           a[j] += gr;
           b[j] += (double)gr * xh;
         }
       for (; p < HW; p++) {
-        const float gr = DpsUNormGrad(xc[p], mean, rstd, gamma[c], beta[c], silu, dyc[p], &xh);
+        const float gr = dyc[p] = DpsUNormGrad(xc[p], mean, rstd, gamma[c], beta[c], silu, dyc[p], &xh);
         sg += gr;
         sgx += (double)gr * xh;
       }
@@ -93,14 +95,15 @@ void DpsUNormBackward(int C, int HW, const float *x, const float *gamma, const f
         sgx += b[j];
       }
     }
+    /* pass 2: dx = rstd (g - mean(g) - xhat mean(g xhat)) */
     const float mg = (float)(sg / (double)n), mgx = (float)(sgx / (double)n);
     for (int c = g * cpg; c < (g + 1) * cpg; c++) {
-      const float *xc = x + (size_t)c * HW, *dyc = dy + (size_t)c * HW;
+      const float *xc = x + (size_t)c * HW, *gc = dy + (size_t)c * HW;
       float       *dxc = dx + (size_t)c * HW;
-      for (int p = 0; p < HW; p++) {
-        const float gr = DpsUNormGrad(xc[p], mean, rstd, gamma[c], beta[c], silu, dyc[p], &xh);
-        dxc[p]         = (accumulate ? dxc[p] : 0.0f) + rstd * (gr - mg - xh * mgx);
-      }
+      if (accumulate)
+        for (int p = 0; p < HW; p++) dxc[p] += rstd * (gc[p] - mg - (xc[p] - mean) * rstd * mgx);
+      else
+        for (int p = 0; p < HW; p++) dxc[p] = rstd * (gc[p] - mg - (xc[p] - mean) * rstd * mgx);
     }
   }
 }

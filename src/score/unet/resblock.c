@@ -73,7 +73,8 @@ void DpsUResBlockForward(const DpsUResBlock *r, int H, int W, const float *semb,
 void DpsUResBlockBackward(const DpsUResBlock *r, int H, int W, const float *semb, const float *x, const float *h, const float *dout, float *dx, DpsUScratch *s)
 {
   int          Ho, Wo;
-  const float *g2, *b2, *da = s->s1;
+  const float *g2, *b2;
+  float       *da = s->s1;
 
   DpsUResBlockOutputSize(r, H, W, &Ho, &Wo);
   const size_t HWo = (size_t)Ho * Wo;
