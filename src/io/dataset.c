@@ -370,6 +370,27 @@ struct _n_DpsOutput {
   PetscBool has_x0;
 };
 
+/* One chunk per input means an index entry per input and dataset; HDF5 keeps the index nodes it has touched in
+   its metadata cache, up to 32 MB by default, so a run of many inputs grows by a few hundred bytes per input.
+   Rows are written once and never read back: a small cache costs nothing and keeps the memory flat. */
+static PetscErrorCode DpsOutputLimitCache(DpsOutput out)
+{
+  H5AC_cache_config_t c;
+
+  PetscFunctionBegin;
+  c.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+  PetscCheck(H5Fget_mdc_config(out->file, &c) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "%s: cannot read the metadata cache configuration", out->partial);
+  c.set_initial_size = 1;
+  c.initial_size     = 1 << 20;
+  c.min_size         = 1 << 20;
+  c.max_size         = 1 << 20;
+  c.incr_mode        = H5C_incr__off;
+  c.flash_incr_mode  = H5C_flash_incr__off;
+  c.decr_mode        = H5C_decr__off;
+  PetscCheck(H5Fset_mdc_config(out->file, &c) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "%s: cannot limit the metadata cache", out->partial);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsOutputCreate(MPI_Comm comm, const char path[], PetscInt N, PetscInt S, PetscInt d, PetscInt m, PetscBool has_x0, DpsOutput *output)
 {
   DpsOutput out;
@@ -388,6 +409,7 @@ PetscErrorCode DpsOutputCreate(MPI_Comm comm, const char path[], PetscInt N, Pet
   /* written beside its final name, then renamed: a finished file is never replaced by a half-written one */
   PetscCall(PetscSNPrintf(out->partial, sizeof(out->partial), "%s.partial", path));
   PetscCall(DpsH5Create(comm, out->partial, &out->file));
+  PetscCall(DpsOutputLimitCache(out));
   PetscCall(DpsH5CreateDataset(out->file, "/samples", 3, dsamp, H5T_NATIVE_DOUBLE));
   if (S > 1) {
     PetscCall(DpsH5CreateDataset(out->file, "/mean", 2, dx, H5T_NATIVE_DOUBLE));
@@ -477,6 +499,7 @@ PetscErrorCode DpsOutputReopen(MPI_Comm comm, const char path[], PetscInt N, Pet
     PetscFunctionReturn(0);
   }
   PetscCall(DpsH5Open(comm, out->partial, PETSC_TRUE, &out->file));
+  PetscCall(DpsOutputLimitCache(out));
   *output = out;
   PetscFunctionReturn(0);
 }

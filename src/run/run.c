@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <time.h>
+#include <sys/resource.h>
 #include "io/h5.h"
 #include "io/ioimpl.h"
 
@@ -426,7 +427,8 @@ static PetscErrorCode DpsRunSetIdentity(DpsRun r)
 
 PetscErrorCode DpsRunExecute(DpsRun r)
 {
-  PetscInt         N, d, m, lo, hi, nlocal, ndone = 0, ndone0 = 0, tick = 0;
+  PetscInt         N, d, m, lo, hi, nlocal, ndone = 0, ndone0 = 0, tick = 0, nwritten = 0;
+  int              peak = 0; /* KiB */
   PetscReal       *y, *x0 = NULL;
   PetscBool        has_x0;
   DpsOutput        out = NULL;
@@ -533,8 +535,10 @@ PetscErrorCode DpsRunExecute(DpsRun r)
   PetscCall(PetscTime(&t0));
   tck = t0;
   for (;;) {
-    /* flags, MAX over ranks: failed, finished a chunk, has work left, signalled, checkpoint time is due */
-    int       flags[5] = {0, 0, 0, 0, 0};
+    /* flags, MAX over ranks: failed, finished a chunk, has work left, signalled, checkpoint time is due, and the
+       peak resident memory so far (KiB; getrusage is a cheap system call) */
+    int           flags[6] = {0, 0, 0, 0, 0, 0};
+    struct rusage ru;
     PetscBool stepped = PETSC_FALSE, finished;
 
     ierr = 0;
@@ -557,7 +561,9 @@ PetscErrorCode DpsRunExecute(DpsRun r)
       PetscCall(PetscTime(&now));
       flags[4] = now - tck >= r->interval;
     }
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, flags, 5, MPI_INT, MPI_MAX, r->comm));
+    if (!getrusage(RUSAGE_SELF, &ru)) flags[5] = (int)PetscMin(ru.ru_maxrss, (long)INT32_MAX);
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, flags, 6, MPI_INT, MPI_MAX, r->comm));
+    peak = flags[5];
     /* sampling is local to each rank; before the collective write every rank learns whether any failed, so
        that all of them stop together instead of waiting for each other */
     if (flags[0]) {
@@ -574,6 +580,7 @@ PetscErrorCode DpsRunExecute(DpsRun r)
         PetscCall(ierr);
       }
       if (nw) w.nb = 0;
+      nwritten += nw;
       w.unflushed = PETSC_TRUE; /* (on every rank: the flush is collective) */
       n = nw;
       PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &n, 1, MPIU_INT, MPI_SUM, r->comm));
@@ -582,7 +589,7 @@ PetscErrorCode DpsRunExecute(DpsRun r)
       if (r->progress && (t - tprint >= 1.0 || ndone == N)) {
         double rate = (ndone - ndone0) / PetscMax(t - t0, 1e-9);
         tprint      = t;
-        PetscCall(PetscPrintf(r->comm, "progress: %" PetscInt_FMT "/%" PetscInt_FMT " inputs, %.3g inputs/s (%.3g s per input), ETA %.1f s\n", ndone, N, rate, rate > 0 ? 1.0 / rate : 0.0, rate > 0 ? (N - ndone) / rate : 0.0));
+        PetscCall(PetscPrintf(r->comm, "progress: %" PetscInt_FMT "/%" PetscInt_FMT " inputs, %.3g inputs/s (%.3g s per input), ETA %.1f s, peak memory %.1f MiB\n", ndone, N, rate, rate > 0 ? 1.0 / rate : 0.0, rate > 0 ? (N - ndone) / rate : 0.0, peak / 1024.0));
       }
     }
     tick++;
@@ -615,7 +622,8 @@ PetscErrorCode DpsRunExecute(DpsRun r)
     PetscCall(DpsOutputFinish(&out));
     DpsKillPoint("output-done");
     if (r->ck) PetscCall(DpsCheckpointRemove(r->ck));
-    PetscCall(PetscPrintf(r->comm, "wrote %s: %" PetscInt_FMT " inputs x %" PetscInt_FMT " draws in %.2f s\n", r->output, N, r->S, t - t0));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nwritten, 1, MPIU_INT, MPI_SUM, r->comm));
+    PetscCall(PetscPrintf(r->comm, "wrote %s: %" PetscInt_FMT " inputs x %" PetscInt_FMT " draws in %.2f s (%" PetscInt_FMT " written by this run; peak memory %.1f MiB on the largest rank)\n", r->output, N, r->S, t - t0, nwritten, peak / 1024.0));
   }
   PetscCall(PetscFree3(w.index, w.progress, w.row));
   PetscCall(PetscFree2(w.x, w.st));
