@@ -23,7 +23,12 @@ PETSC_EXTERN PetscErrorCode DpsDatasetGetNoise(DpsDataset, PetscReal *);
 PETSC_EXTERN PetscErrorCode DpsDatasetHasGroundTruth(DpsDataset, PetscBool *);
 PETSC_EXTERN PetscErrorCode DpsDatasetGetShape(DpsDataset, PetscInt *, PetscInt[]);
 PETSC_EXTERN PetscErrorCode DpsDatasetGetFilename(DpsDataset, const char **);
-/* this rank's inputs [lo, hi): contiguous blocks, the same for every verb */
+/* Restricts the run to part p of n of the file's inputs (the same contiguous blocks as DpsShard), for job arrays:
+   inputs keep their index in the file, so the parts of a data set are bit-identical to the rows of one run */
+PETSC_EXTERN PetscErrorCode DpsDatasetSetPart(DpsDataset, PetscInt, PetscInt);
+/* index in the file of the first input of the run (0 unless DpsDatasetSetPart); N of GetSizes counts from it */
+PETSC_EXTERN PetscErrorCode DpsDatasetGetFirstInput(DpsDataset, PetscInt *);
+/* this rank's inputs [lo, hi), counted from the first input: contiguous blocks, the same for every verb */
 PETSC_EXTERN PetscErrorCode DpsDatasetGetShard(DpsDataset, PetscInt *, PetscInt *);
 /* rows [lo, hi) of /y (checked finite) or, without /y, A x0 + sigma_y n with n from the run seed */
 PETSC_EXTERN PetscErrorCode DpsDatasetReadMeasurements(DpsDataset, DpsOperator, PetscInt64, PetscReal **);

@@ -13,7 +13,8 @@ struct _n_DpsDataset {
   PetscInt  nshape, shape[DPS_H5_MAX_RANK];
   PetscReal sigma_y;
   PetscBool has_y, has_x0;
-  PetscInt  lo, hi;
+  PetscInt  first;  /* the inputs of this run are [first, first + N) of the file's (DpsDatasetSetPart) */
+  PetscInt  lo, hi; /* this rank's, counted from first */
 };
 
 PetscErrorCode DpsShard(PetscInt N, PetscMPIInt rank, PetscMPIInt size, PetscInt *lo, PetscInt *hi)
@@ -126,6 +127,31 @@ PetscErrorCode DpsDatasetLoadScore(DpsDataset ds, DpsScore score)
   PetscCall(DpsScoreLoad(score, ds->file, ds->filename));
   PetscCall(DpsScoreGetDimension(score, &d));
   PetscCheck(d == ds->d, ds->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: the prior (/prior/means) has dimension %" PetscInt_FMT " but the data have %" PetscInt_FMT, ds->filename, d, ds->d);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsDatasetSetPart(DpsDataset ds, PetscInt part, PetscInt nparts)
+{
+  PetscMPIInt rank, size;
+  PetscInt    total = ds->first + ds->N, lo, hi;
+
+  PetscFunctionBegin;
+  PetscCheck(nparts >= 1 && part >= 0 && part < nparts, ds->comm, PETSC_ERR_ARG_OUTOFRANGE, "-input_part %" PetscInt_FMT ",%" PetscInt_FMT ": needs 0 <= part < parts", part, nparts);
+  PetscCheck(nparts <= total, ds->comm, PETSC_ERR_ARG_OUTOFRANGE, "-input_part %" PetscInt_FMT ",%" PetscInt_FMT ": %s has only %" PetscInt_FMT " inputs, fewer than the parts", part, nparts, ds->filename, total);
+  /* the same contiguous blocks as the ranks' shards: part p of n of all inputs */
+  PetscCall(DpsShard(total, (PetscMPIInt)part, (PetscMPIInt)nparts, &lo, &hi));
+  ds->first = lo;
+  ds->N     = hi - lo;
+  PetscCallMPI(MPI_Comm_rank(ds->comm, &rank));
+  PetscCallMPI(MPI_Comm_size(ds->comm, &size));
+  PetscCall(DpsShard(ds->N, rank, size, &ds->lo, &ds->hi));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsDatasetGetFirstInput(DpsDataset ds, PetscInt *first)
+{
+  PetscFunctionBegin;
+  *first = ds->first;
   PetscFunctionReturn(0);
 }
 
@@ -288,8 +314,8 @@ PetscErrorCode DpsDatasetReadGroundTruth(DpsDataset ds, PetscReal **x0)
   PetscFunctionBegin;
   PetscCheck(ds->has_x0, ds->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /x0 not found", ds->filename);
   PetscCall(PetscMalloc1(PetscMax(n * ds->d, 1), x0));
-  PetscCall(DpsH5ReadRows(ds->file, ds->filename, "/x0", ds->lo, n, ds->d, *x0));
-  PetscCall(DpsH5CheckFinite(ds->filename, "/x0", ds->lo, n, ds->d, *x0));
+  PetscCall(DpsH5ReadRows(ds->file, ds->filename, "/x0", ds->first + ds->lo, n, ds->d, *x0));
+  PetscCall(DpsH5CheckFinite(ds->filename, "/x0", ds->first + ds->lo, n, ds->d, *x0));
   PetscFunctionReturn(0);
 }
 
@@ -300,14 +326,14 @@ PetscErrorCode DpsDatasetReadMeasurements(DpsDataset ds, DpsOperator op, PetscIn
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(PetscMax(n * ds->m, 1), y));
   if (ds->has_y) {
-    PetscCall(DpsH5ReadRows(ds->file, ds->filename, "/y", ds->lo, n, ds->m, *y));
-    PetscCall(DpsH5CheckFinite(ds->filename, "/y", ds->lo, n, ds->m, *y));
+    PetscCall(DpsH5ReadRows(ds->file, ds->filename, "/y", ds->first + ds->lo, n, ds->m, *y));
+    PetscCall(DpsH5CheckFinite(ds->filename, "/y", ds->first + ds->lo, n, ds->m, *y));
   } else {
     PetscReal *x0, *noise;
     PetscCall(DpsDatasetReadGroundTruth(ds, &x0));
     PetscCall(PetscMalloc1(ds->m, &noise));
     for (PetscInt i = 0; i < n; i++) {
-      DpsRandomAddress a = {seed, ds->lo + i, 0, 0, DPS_STREAM_SIMULATE_Y};
+      DpsRandomAddress a = {seed, ds->first + ds->lo + i, 0, 0, DPS_STREAM_SIMULATE_Y};
       PetscCall(DpsOperatorApplyArray(op, x0 + i * ds->d, *y + i * ds->m));
       PetscCall(DpsRandomNormals(a, ds->m, noise));
       for (PetscInt l = 0; l < ds->m; l++) (*y)[i * ds->m + l] += ds->sigma_y * noise[l];

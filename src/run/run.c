@@ -24,6 +24,7 @@ struct _n_DpsRun {
   char          input[PETSC_MAX_PATH_LEN], output[PETSC_MAX_PATH_LEN], checkpoint[PETSC_MAX_PATH_LEN];
   PetscBool     force, progress, restart;
   PetscInt      S, batch, every;
+  PetscInt      part[2]; /* -input_part p,n */
   PetscReal     interval;
   PetscInt64    seed;
   PetscBool     finished; /* -restart found the output already complete */
@@ -129,7 +130,8 @@ PetscErrorCode DpsRunCreate(MPI_Comm comm, DpsRun *run)
 
 PetscErrorCode DpsRunSetFromOptions(DpsRun r)
 {
-  PetscBool hasin, hasout, hasck;
+  PetscBool hasin, hasout, hasck, haspart;
+  PetscInt  npart = 2;
   PetscReal sigma_y;
   PetscInt  seed = 0;
   char      include[8] = "", includepath[8] = "";
@@ -147,6 +149,7 @@ PetscErrorCode DpsRunSetFromOptions(DpsRun r)
   PetscCall(PetscOptionsString("-checkpoint", "Checkpoint file: written every -checkpoint_every steps, and on SIGTERM or SIGUSR1, after which the run exits with status 75 (continue it with -restart)", NULL, r->checkpoint, r->checkpoint, sizeof(r->checkpoint), &hasck));
   PetscCall(PetscOptionsInt("-checkpoint_every", "Reverse steps between checkpoints (0: only on a signal and at the end)", NULL, r->every, &r->every, NULL));
   PetscCall(PetscOptionsReal("-checkpoint_interval", "Seconds between checkpoints (0: none by time)", NULL, r->interval, &r->interval, NULL));
+  PetscCall(PetscOptionsIntArray("-input_part", "p,n: only part p (0..n-1) of the input's inputs, for job arrays; the parts' outputs join (slurm/merge.py) into the output of one run", NULL, r->part, &npart, &haspart));
   PetscCall(PetscOptionsBool("-restart", "Continue from -checkpoint: bit-identical to an uninterrupted run, with any number of ranks or batch size", NULL, r->restart, &r->restart, NULL));
   /* listed for -help; DpsRunInsertIncludes has already expanded them */
   PetscCall(PetscOptionsString("-include", "YAML files of options (configs/...) to add, unless already set; used by job files", NULL, include, include, sizeof(include), NULL));
@@ -182,6 +185,10 @@ PetscErrorCode DpsRunSetFromOptions(DpsRun r)
   if (!r->finished) PetscCall(DpsCheckOutputPath(r->comm, r->output, r->force));
 
   PetscCall(DpsDatasetOpen(r->comm, r->input, &r->data));
+  if (haspart) {
+    PetscCheck(npart == 2, r->comm, PETSC_ERR_ARG_WRONG, "-input_part needs two numbers, part,parts (e.g. -input_part 0,4)");
+    PetscCall(DpsDatasetSetPart(r->data, r->part[0], r->part[1]));
+  }
   PetscCall(DpsOperatorCreate(r->comm, &r->op));
   PetscCall(DpsDatasetLoadOperator(r->data, r->op));
   PetscCall(DpsOperatorSetFromOptions(r->op));
@@ -256,6 +263,16 @@ static PetscErrorCode DpsRunWriteAttributes(DpsRun r, hid_t file, uint64_t run_i
   PetscCall(DpsH5WriteIntArrayAttribute(file, "/", "data_shape", nshape, shape));
   PetscCall(DpsH5WriteStringAttribute(file, "/", "conventions", "sigma_y in data units (never doubled); samples [N, S, d]; draws depend only on (seed, input index)"));
   PetscCall(DpsH5WriteInt64Attribute(file, "/", "run_id", 1, &id));
+  {
+    /* which of the input file's inputs the rows are: all of them, or a part (-input_part, slurm/merge.py) */
+    PetscInt first, n;
+    int64_t  range[2];
+    PetscCall(DpsDatasetGetFirstInput(r->data, &first));
+    PetscCall(DpsDatasetGetSizes(r->data, &n, NULL, NULL));
+    range[0] = first;
+    range[1] = first + n;
+    PetscCall(DpsH5WriteInt64Attribute(file, "/", "input_range", 2, range));
+  }
   for (int k = 0; k < DPS_COUNT_STEPS; k++) PetscCall(DpsH5WriteInt64Attribute(file, "/", DpsCountNames[k], 1, &zero));
   PetscFunctionReturn(0);
 }
@@ -361,7 +378,7 @@ static PetscErrorCode DpsRunWriteCheckpoint(DpsRun r, DpsWork *w, DpsOutput out,
       xs = w->rx + w->row[j] * S * d;
       ss = w->rst + w->row[j] * S * q;
     }
-    flight[nflight] = w->index[j];
+    flight[nflight] = w->lo + j; /* positions within the run's inputs, like the progress */
     PetscCall(PetscArraycpy(fx + nflight * S * d, xs, S * d));
     PetscCall(PetscArraycpy(fst + nflight * S * q, ss, S * q));
     nflight++;
@@ -429,6 +446,7 @@ PetscErrorCode DpsRunExecute(DpsRun r)
 {
   PetscInt         N, d, m, lo, hi, nlocal, ndone = 0, ndone0 = 0, tick = 0, nwritten = 0;
   int              peak = 0; /* KiB */
+  PetscInt         first;
   PetscReal       *y, *x0 = NULL;
   PetscBool        has_x0;
   DpsOutput        out = NULL;
@@ -466,8 +484,9 @@ PetscErrorCode DpsRunExecute(DpsRun r)
   if (has_x0) PetscCall(DpsDatasetReadGroundTruth(r->data, &x0));
   PetscCall(PetscMalloc3(PetscMax(nlocal, 1), &w.index, PetscMax(nlocal, 1), &w.progress, PetscMax(nlocal, 1), &w.row));
   PetscCall(PetscMalloc2(PetscMax(r->batch * r->S * d, 1), &w.x, PetscMax(r->batch * r->S * w.q, 1), &w.st));
+  PetscCall(DpsDatasetGetFirstInput(r->data, &first));
   for (PetscInt i = 0; i < nlocal; i++) {
-    w.index[i]    = lo + i;
+    w.index[i]    = first + lo + i; /* the input's index in the file: what its random numbers depend on */
     w.progress[i] = DPS_PROGRESS_NOT_STARTED;
     w.row[i]      = -1;
   }
