@@ -123,4 +123,86 @@ expect_in noinput2.log nosuchfile.h5
 fails_cleanly evalnooutput 1 eval -input in.h5 -output nosuchrun.h5
 expect_in evalnooutput.log nosuchrun.h5
 
+# (i) not HDF5 at all, or cut short
+head -c 3000 in.h5 >trunc.h5
+echo "not an HDF5 file" >text.h5
+fails_cleanly trunc 1 run -input trunc.h5 -output out3.h5 "${QUICK[@]}"
+expect_in trunc.log "trunc.h5: cannot open as an HDF5 file"
+fails_cleanly text 2 run -input text.h5 -output out3.h5 "${QUICK[@]}"
+expect_in text.log "text.h5: cannot open as an HDF5 file"
+
+# (j) datasets of the wrong type or rank, Inf and NaN anywhere they are read, sigma_y not positive
+"$PYTHON" - <<'EOF2'
+import shutil, h5py, numpy as np
+def broken(name, change):
+    shutil.copy("in.h5", name)
+    with h5py.File(name, "r+") as f:
+        change(f)
+def ystrings(f):
+    n = f["y"].shape[0]; del f["y"]; f["y"] = np.array([b"abc"] * n)
+def ygroup(f):
+    del f["y"]; f.create_group("y")
+def means1d(f):
+    m = f["prior/means"][...]; del f["prior/means"]; f["prior/means"] = m.ravel()
+def set_entry(dset, i, j, v):
+    def change(f):
+        a = f[dset][...]; a[i, j] = v; f[dset][...] = a
+    return change
+def sigma(v):
+    def change(f): f.attrs["sigma_y"] = v
+    return change
+broken("ystrings.h5", ystrings); broken("ygroup.h5", ygroup); broken("means1d.h5", means1d)
+broken("yinf6.h5", set_entry("y", 6, 0, -np.inf)); broken("x0inf2.h5", set_entry("x0", 2, 3, np.inf))
+broken("meansnan.h5", set_entry("prior/means", 1, 2, np.nan))
+broken("signeg.h5", sigma(-1.0)); broken("sigzero.h5", sigma(0.0)); broken("signan.h5", sigma(np.nan))
+EOF2
+fails_cleanly ystrings 1 run -input ystrings.h5 -output out3.h5 "${QUICK[@]}"
+expect_in ystrings.log "ystrings.h5: dataset /y is not numeric"
+fails_cleanly ygroup 1 run -input ygroup.h5 -output out3.h5 "${QUICK[@]}"
+expect_in ygroup.log "ygroup.h5: /y is not a dataset"
+fails_cleanly means1d 1 run -input means1d.h5 -output out3.h5 "${QUICK[@]}"
+expect_in means1d.log "means1d.h5: dataset /prior/means has 1 dims, expected 2 (K, d)"
+fails_cleanly yinf6 2 run -input yinf6.h5 -output out3.h5 "${QUICK[@]}"
+expect_in yinf6.log "yinf6.h5: dataset /y holds -inf" "at input 6, entry 0"
+fails_cleanly x0inf2 1 run -input x0inf2.h5 -output out3.h5 "${QUICK[@]}"
+expect_in x0inf2.log "x0inf2.h5: dataset /x0 holds inf" "at input 2, entry 3"
+fails_cleanly meansnan 1 run -input meansnan.h5 -output out3.h5 "${QUICK[@]}"
+expect_in meansnan.log "meansnan.h5: dataset /prior/means holds nan"
+for c in signeg sigzero signan; do
+  fails_cleanly $c 1 run -input $c.h5 -output out3.h5 "${QUICK[@]}"
+  expect_in $c.log "$c.h5: attribute sigma_y = " "must be positive and finite"
+done
+
+# (k) more steps than the model was trained with
+fails_cleanly steps 1 run -input in.h5 -output out3.h5 -samples 4 -steps 2000 -run_view 0 -progress 0
+expect_in steps.log "-steps 2000 must lie in [2, 1000] (the training steps)"
+
+# (l) the output (or checkpoint) in a missing or read-only directory: refused before any work
+fails_cleanly nodir 2 run -input in.h5 -output nodir/out.h5 "${QUICK[@]}"
+expect_in nodir.log "cannot write the output file nodir/out.h5: its directory nodir: No such file or directory"
+fails_cleanly nockdir 1 run -input in.h5 -output out3.h5 -checkpoint nodir/ck.h5 "${QUICK[@]}"
+expect_in nockdir.log "cannot write the checkpoint nodir/ck.h5: its directory nodir: No such file or directory"
+mkdir ro
+chmod 555 ro
+if [ "$(id -u)" -eq 0 ]; then
+  # root writes anywhere: the read-only case runs as nobody, which may read the input (but not write to ro/)
+  chmod 755 "$WORK"
+  snapshot >before.sum
+  rc=0
+  setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp timeout -k 5 "$DPS_CLI_TIMEOUT" "$DPSOLVE" run -input in.h5 -output ro/out.h5 "${QUICK[@]}" >ro.log 2>&1 || rc=$?
+  [ "$rc" -ne 0 ] || fail "a run as nobody wrote into a read-only directory"
+  unchanged ro
+else
+  fails_cleanly ro 1 run -input in.h5 -output ro/out.h5 "${QUICK[@]}"
+fi
+expect_in ro.log "cannot write the output file ro/out.h5: its directory ro: Permission denied"
+[ -z "$(ls -A ro)" ] || fail "files were left in ro/: $(ls -A ro)"
+
+# (m) more ranks than inputs: the idle ranks join every collective write and checkpoint with nothing to write
+dps 1 two.log simulate -output two.h5 -dx 8 -dy 2 -inputs 2 -seed 5
+dps 1 two1.log run -input two.h5 -output two1.h5 "${QUICK[@]}"
+dps 3 two3.log run -input two.h5 -output two3.h5 "${QUICK[@]}" -checkpoint ck3.h5 -checkpoint_every 3
+same_datasets two1.h5 two3.h5 /samples /mean /std /y /x0 /done
+[ ! -e ck3.h5 ] || fail "a finished run left its checkpoint behind"
+
 echo "PASS: $TEST_NAME"
