@@ -271,6 +271,7 @@ PetscErrorCode DpsH5ReadStringAttribute(hid_t file, const char fname[], const ch
     char *s = NULL;
     mem     = H5Tcopy(H5T_C_S1);
     H5Tset_size(mem, H5T_VARIABLE);
+    H5Tset_cset(mem, H5Tget_cset(type)); /* h5py writes UTF-8 variable-length strings */
     err = H5Aread(attr, mem, &s);
     if (err >= 0 && s) {
       PetscCall(PetscStrncpy(buf, s, len));
@@ -283,6 +284,7 @@ PetscErrorCode DpsH5ReadStringAttribute(hid_t file, const char fname[], const ch
     /* one more byte than stored: null-padded strings (h5py's fixed-length bytes) fill their whole size */
     mem = H5Tcopy(H5T_C_S1);
     H5Tset_size(mem, sz + 1);
+    H5Tset_cset(mem, H5Tget_cset(type));
     err = H5Aread(attr, mem, tmp);
     PetscCall(PetscStrncpy(buf, tmp, len));
     PetscCall(PetscFree(tmp));

@@ -98,10 +98,11 @@ static PetscErrorCode DpsSamplerStep_CADPS(DpsSampler s, const DpsStep *st, Pets
         DpsStepGuided(st, 1.0, d, x + row * d, s->eps + row * d, s->g + row * d, 1.0, s->z, x + row * d);
       }
   } else {
-    PetscReal abar_before;
+    PetscReal      abar_before;
+    const PetscInt before = PetscMax(st->t - 1, 1); /* at t = 1 there is no earlier model time: the factor is 1 */
     /* the authors' code: eps at the previous model time, at the same x_t */
-    PetscCall(DpsScheduleGetTrainAlphaBar(s->schedule, st->t - 1, &abar_before));
-    PetscCall(DpsScoreEps(s->score, rows, st->t - 1, abar_before, x, ca->ep));
+    PetscCall(DpsScheduleGetTrainAlphaBar(s->schedule, before, &abar_before));
+    PetscCall(DpsScoreEps(s->score, rows, before, abar_before, x, ca->ep));
     PetscCall(DpsGuidanceNormGradient(s, st, nin, y, x, s->v));
     PetscCall(DpsSamplerTweedieVJP(s, st, rows, x, s->v, s->g));
     for (PetscInt j = 0; j < nin; j++)
