@@ -228,7 +228,9 @@ static PetscErrorCode DpsRunGetCounts(DpsRun r, const PetscInt64 base[], PetscIn
   PetscFunctionReturn(0);
 }
 
-static const char *const DpsCountNames[] = {"score_evaluations", "score_jvps", "score_vjps", "cg_solves", "cg_iterations", "steps"};
+/* the cost of a run, per sampler (methods.md sections 3-6): totals over every input and draw; draw_steps counts
+   (draw, step) pairs, so that count / draw_steps is the cost of one step of one draw */
+static const char *const DpsCountNames[] = {"score_evaluations", "score_jvps", "score_vjps", "cg_solves", "cg_iterations", "draw_steps"};
 
 /* Everything known when the output is created is written then, with the counters at 0 and complete = 0:
    finishing the file later only rewrites values in place (DpsH5WriteInt64Attribute). */
@@ -273,19 +275,23 @@ static PetscErrorCode DpsRunWriteAttributes(DpsRun r, hid_t file, uint64_t run_i
     range[1] = first + n;
     PetscCall(DpsH5WriteInt64Attribute(file, "/", "input_range", 2, range));
   }
-  for (int k = 0; k < DPS_COUNT_STEPS; k++) PetscCall(DpsH5WriteInt64Attribute(file, "/", DpsCountNames[k], 1, &zero));
+  for (int k = 0; k < DPS_NUM_COUNTS; k++) PetscCall(DpsH5WriteInt64Attribute(file, "/", DpsCountNames[k], 1, &zero));
   PetscFunctionReturn(0);
 }
 
 static PetscErrorCode DpsRunWriteCounts(DpsRun r, hid_t file, const PetscInt64 total[])
 {
   PetscFunctionBegin;
-  for (int k = 0; k < DPS_COUNT_STEPS; k++) {
+  const double per = total[DPS_COUNT_STEPS] ? 1.0 / (double)total[DPS_COUNT_STEPS] : 0.0;
+
+  for (int k = 0; k < DPS_NUM_COUNTS; k++) {
     int64_t v = total[k];
     PetscCall(DpsH5WriteInt64Attribute(file, "/", DpsCountNames[k], 1, &v));
   }
-  PetscCall(PetscPrintf(r->comm, "cost: %lld score evaluations, %lld CG solves, %lld CG iterations (%.2f per solve, %.2f per step and draw)\n", (long long)total[DPS_COUNT_SCORE_EPS], (long long)total[DPS_COUNT_SOLVES], (long long)total[DPS_COUNT_CG_ITERATIONS],
-                        total[DPS_COUNT_SOLVES] ? (double)total[DPS_COUNT_CG_ITERATIONS] / (double)total[DPS_COUNT_SOLVES] : 0.0, total[DPS_COUNT_STEPS] ? (double)total[DPS_COUNT_CG_ITERATIONS] / (double)total[DPS_COUNT_STEPS] : 0.0));
+  PetscCall(PetscPrintf(r->comm, "cost: %lld score evaluations, %lld JVPs, %lld VJPs, %lld CG solves, %lld CG iterations over %lld draw-steps\n", (long long)total[DPS_COUNT_SCORE_EPS], (long long)total[DPS_COUNT_SCORE_JVP], (long long)total[DPS_COUNT_SCORE_VJP],
+                        (long long)total[DPS_COUNT_SOLVES], (long long)total[DPS_COUNT_CG_ITERATIONS], (long long)total[DPS_COUNT_STEPS]));
+  PetscCall(PetscPrintf(r->comm, "cost per step and draw: %.2f score evaluations, %.2f JVPs, %.2f VJPs, %.2f CG solves, %.2f CG iterations\n", total[DPS_COUNT_SCORE_EPS] * per, total[DPS_COUNT_SCORE_JVP] * per, total[DPS_COUNT_SCORE_VJP] * per, total[DPS_COUNT_SOLVES] * per,
+                        total[DPS_COUNT_CG_ITERATIONS] * per));
   PetscFunctionReturn(0);
 }
 

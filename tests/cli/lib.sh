@@ -10,9 +10,9 @@ TEST_NAME=$(basename "$0" .sh)
 # a hung MPI run (a collective call some rank never makes) fails the test with a message instead of blocking
 DPS_CLI_TIMEOUT=${DPS_CLI_TIMEOUT:-30}
 
-# numpy and h5py make and inspect the HDF5 files: without them the test is skipped (ctest SKIP_RETURN_CODE 77)
+# numpy and h5py make and inspect the HDF5 files: without them the script exits 77, which fails the test
 if ! "$PYTHON" -c 'import numpy, h5py' 2>/dev/null; then
-  echo "$TEST_NAME: SKIP: $PYTHON has no numpy/h5py"
+  echo "$TEST_NAME: FAIL: $PYTHON has no numpy/h5py (scripts/setup.sh installs python3-numpy and python3-h5py)"
   exit 77
 fi
 
