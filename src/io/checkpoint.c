@@ -723,9 +723,10 @@ PetscErrorCode DpsCheckpointRemove(DpsCheckpoint ck)
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(ck->comm, &rank));
   if (rank == 0) {
-    (void)unlink(ck->path);
-    (void)unlink(ck->prev);
+    /* <file> last: whatever a crash in between leaves, a restart finds it and finishes the removal */
     (void)unlink(ck->tmp);
+    (void)unlink(ck->prev);
+    (void)unlink(ck->path);
   }
   PetscCallMPI(MPI_Barrier(ck->comm));
   PetscFunctionReturn(0);

@@ -107,7 +107,7 @@ while read -r np batch kill np2 batch2 kill2 <&3; do
     check_claims
   done
   # killed after the output took its name: the restart only removes the checkpoint
-  if [ -e ck.h5 ]; then
+  if [ -e ck.h5 ] || [ -e ck.h5.prev ]; then
     dps 1 r$round-c.log "${RUN[@]}" "${CK[@]}" -restart
     expect_in r$round-c.log "out.h5 is already complete: nothing to do"
   fi
