@@ -40,6 +40,12 @@ PetscErrorCode DpsAppEval(MPI_Comm comm)
   PetscCall(DpsDatasetGetShard(data, &lo, &hi));
 
   PetscCall(DpsH5Open(comm, output, PETSC_TRUE, &out));
+  {
+    /* only a finished run is evaluated: a file whose `complete` attribute is not 1 holds rows not yet written */
+    PetscReal complete;
+    PetscCall(DpsH5ReadRealAttribute(out, output, "/", "complete", &complete));
+    PetscCheck(complete == 1.0, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute complete = %g: the run did not finish (restart it with -restart)", output, (double)complete);
+  }
   PetscCall(DpsH5GetDims(out, output, "/samples", 3, "(N, S, d)", dims));
   PetscCheck((PetscInt)dims[0] == N && (PetscInt)dims[2] == d, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: /samples is [%llu, %llu, %llu] but %s has N = %" PetscInt_FMT " inputs of dimension %" PetscInt_FMT, output, (unsigned long long)dims[0], (unsigned long long)dims[1],
              (unsigned long long)dims[2], input, N, d);

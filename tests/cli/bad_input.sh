@@ -205,4 +205,10 @@ dps 3 two3.log run -input two.h5 -output two3.h5 "${QUICK[@]}" -checkpoint ck3.h
 same_datasets two1.h5 two3.h5 /samples /mean /std /y /x0 /done
 [ ! -e ck3.h5 ] || fail "a finished run left its checkpoint behind"
 
+# eval of an unfinished output (its `complete` attribute is 0): refused, naming the file, nothing changed
+cp good.h5 unfinished.h5
+"$PYTHON" -c 'import h5py; h5py.File("unfinished.h5", "r+").attrs["complete"] = 0'
+fails_cleanly unfinished 1 eval -input in.h5 -output unfinished.h5
+expect_in unfinished.log unfinished.h5 "complete = 0" "did not finish"
+
 echo "PASS: $TEST_NAME"
