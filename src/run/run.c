@@ -648,7 +648,7 @@ PetscErrorCode DpsRunExecute(DpsRun r)
     DpsKillPoint("output-done");
     if (r->ck) PetscCall(DpsCheckpointRemove(r->ck));
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nwritten, 1, MPIU_INT, MPI_SUM, r->comm));
-    PetscCall(PetscPrintf(r->comm, "wrote %s: %" PetscInt_FMT " inputs x %" PetscInt_FMT " draws in %.2f s (%" PetscInt_FMT " written by this run; peak memory %.1f MiB on the largest rank)\n", r->output, N, r->S, t - t0, nwritten, peak / 1024.0));
+    PetscCall(PetscPrintf(r->comm, "wrote %s: %" PetscInt_FMT " inputs x %" PetscInt_FMT " draws in %.3f s (%" PetscInt_FMT " written by this run; peak memory %.1f MiB on the largest rank)\n", r->output, N, r->S, t - t0, nwritten, peak / 1024.0));
   }
   PetscCall(PetscFree3(w.index, w.progress, w.row));
   PetscCall(PetscFree2(w.x, w.st));
