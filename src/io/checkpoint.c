@@ -161,34 +161,6 @@ static PetscErrorCode DpsCheckpointCreateDataset(hid_t file, const char name[], 
   PetscFunctionReturn(0);
 }
 
-/* collective read of rows [row0, row0 + n) of a 1-d int64 dataset */
-static PetscErrorCode DpsCheckpointReadInt64Rows(hid_t file, const char fname[], const char dset[], PetscInt row0, PetscInt n, int64_t buf[])
-{
-  hid_t   d, fs, ms, xfer;
-  hsize_t start = (hsize_t)row0, count = (hsize_t)n, one = 1;
-  herr_t  err;
-
-  PetscFunctionBegin;
-  d = H5Dopen2(file, dset, H5P_DEFAULT);
-  PetscCheck(d >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s not found", fname, dset);
-  fs = H5Dget_space(d);
-  ms = H5Screate_simple(1, n ? &count : &one, NULL);
-  if (n) H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL);
-  else {
-    H5Sselect_none(fs);
-    H5Sselect_none(ms);
-  }
-  xfer = H5Pcreate(H5P_DATASET_XFER);
-  H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE);
-  err = H5Dread(d, H5T_NATIVE_INT64, ms, fs, xfer, buf);
-  H5Pclose(xfer);
-  H5Sclose(ms);
-  H5Sclose(fs);
-  H5Dclose(d);
-  PetscCheck(err >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot read dataset %s", fname, dset);
-  PetscFunctionReturn(0);
-}
-
 /* ---------------------------------------------------------------- the object */
 
 PetscErrorCode DpsCheckpointCreate(MPI_Comm comm, const char path[], DpsCheckpoint *checkpoint)
@@ -684,13 +656,13 @@ PetscErrorCode DpsCheckpointLoad(DpsCheckpoint ck, PetscInt lo, PetscInt hi, Pet
   good = which ? ck->prev : ck->path;
   PetscCall(DpsH5Open(ck->comm, good, PETSC_FALSE, &file));
   PetscCall(PetscMalloc1(PetscMax(hi - lo, 1), &p64));
-  PetscCall(DpsCheckpointReadInt64Rows(file, good, "/progress", lo, hi - lo, p64));
+  PetscCall(DpsH5ReadRowsTyped(file, good, "/progress", lo, hi - lo, 1, p64, H5T_NATIVE_INT64));
   for (PetscInt i = 0; i < hi - lo; i++) progress[i] = p64[i];
   PetscCall(PetscFree(p64));
   PetscCall(DpsH5GetDims(file, good, "/flight/index", 1, "(F)", dims));
   F = (PetscInt64)dims[0];
   PetscCall(PetscMalloc1(PetscMax(F, 1), &index));
-  if (F) PetscCall(DpsCheckpointReadInt64Rows(file, good, "/flight/index", 0, (PetscInt)F, index));
+  if (F) PetscCall(DpsH5ReadRowsTyped(file, good, "/flight/index", 0, (PetscInt)F, 1, index, H5T_NATIVE_INT64));
   /* the inputs in flight are ascending, so this rank's are one block of rows */
   for (k0 = 0; k0 < F && index[k0] < lo; k0++) { }
   for (k1 = k0; k1 < F && index[k1] < hi; k1++) { }

@@ -417,6 +417,27 @@ static PetscErrorCode DpsOutputLimitCache(DpsOutput out)
   PetscFunctionReturn(0);
 }
 
+/* The output's sizes and names; the file itself is written beside its final name, <path>.partial, and renamed
+   when complete, so a finished file is never replaced by a half-written one */
+static PetscErrorCode DpsOutputNew(MPI_Comm comm, const char path[], PetscInt N, PetscInt S, PetscInt d, PetscInt m, PetscBool has_x0, DpsOutput *output)
+{
+  DpsOutput out;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&out));
+  out->comm   = comm;
+  out->file   = -1;
+  out->N      = N;
+  out->S      = S;
+  out->d      = d;
+  out->m      = m;
+  out->has_x0 = has_x0;
+  PetscCall(PetscStrncpy(out->path, path, sizeof(out->path)));
+  PetscCall(PetscSNPrintf(out->partial, sizeof(out->partial), "%s.partial", path));
+  *output = out;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsOutputCreate(MPI_Comm comm, const char path[], PetscInt N, PetscInt S, PetscInt d, PetscInt m, PetscBool has_x0, DpsOutput *output)
 {
   DpsOutput out;
@@ -424,16 +445,7 @@ PetscErrorCode DpsOutputCreate(MPI_Comm comm, const char path[], PetscInt N, Pet
   int64_t   zero     = 0;
 
   PetscFunctionBegin;
-  PetscCall(PetscNew(&out));
-  out->comm   = comm;
-  out->N      = N;
-  out->S      = S;
-  out->d      = d;
-  out->m      = m;
-  out->has_x0 = has_x0;
-  PetscCall(PetscStrncpy(out->path, path, sizeof(out->path)));
-  /* written beside its final name, then renamed: a finished file is never replaced by a half-written one */
-  PetscCall(PetscSNPrintf(out->partial, sizeof(out->partial), "%s.partial", path));
+  PetscCall(DpsOutputNew(comm, path, N, S, d, m, has_x0, &out));
   PetscCall(DpsH5Create(comm, out->partial, &out->file));
   PetscCall(DpsOutputLimitCache(out));
   PetscCall(DpsH5CreateDataset(out->file, "/samples", 3, dsamp, H5T_NATIVE_DOUBLE));
@@ -505,16 +517,7 @@ PetscErrorCode DpsOutputReopen(MPI_Comm comm, const char path[], PetscInt N, Pet
   PetscMPIInt rank;
 
   PetscFunctionBegin;
-  PetscCall(PetscNew(&out));
-  out->comm   = comm;
-  out->file   = -1;
-  out->N      = N;
-  out->S      = S;
-  out->d      = d;
-  out->m      = m;
-  out->has_x0 = has_x0;
-  PetscCall(PetscStrncpy(out->path, path, sizeof(out->path)));
-  PetscCall(PetscSNPrintf(out->partial, sizeof(out->partial), "%s.partial", path));
+  PetscCall(DpsOutputNew(comm, path, N, S, d, m, has_x0, &out));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   /* rank 0 looks first, alone: a damaged file must not stop some ranks inside a collective open */
   if (rank == 0) PetscCall(DpsOutputCheckPartial(out, run_id, why, len));

@@ -155,6 +155,13 @@ static PetscErrorCode DpsH5SelectRows(hid_t d, PetscInt row0, PetscInt nrows, Pe
 
 PetscErrorCode DpsH5ReadRows(hid_t file, const char fname[], const char dset[], PetscInt row0, PetscInt nrows, PetscInt rowlen, PetscReal buf[])
 {
+  PetscFunctionBegin;
+  PetscCall(DpsH5ReadRowsTyped(file, fname, dset, row0, nrows, rowlen, buf, H5T_NATIVE_DOUBLE));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsH5ReadRowsTyped(hid_t file, const char fname[], const char dset[], PetscInt row0, PetscInt nrows, PetscInt rowlen, void *buf, hid_t memtype)
+{
   hid_t  d, fs, ms, xfer;
   herr_t err;
 
@@ -165,7 +172,7 @@ PetscErrorCode DpsH5ReadRows(hid_t file, const char fname[], const char dset[], 
   PetscCall(DpsH5SelectRows(d, row0, nrows, rowlen, &fs, &ms));
   xfer = H5Pcreate(H5P_DATASET_XFER);
   H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE);
-  err = H5Dread(d, H5T_NATIVE_DOUBLE, ms, fs, xfer, buf);
+  err = H5Dread(d, memtype, ms, fs, xfer, buf);
   H5Pclose(xfer);
   H5Sclose(fs);
   H5Sclose(ms);

@@ -17,6 +17,8 @@ PETSC_EXTERN PetscErrorCode DpsH5GetDims(hid_t, const char[], const char[], int,
 PETSC_EXTERN PetscErrorCode DpsH5ReadAll(hid_t, const char[], const char[], PetscReal[]);
 /* Rows [row0, row0 + nrows) along the first dimension, each of rowlen values; collective. */
 PETSC_EXTERN PetscErrorCode DpsH5ReadRows(hid_t, const char[], const char[], PetscInt, PetscInt, PetscInt, PetscReal[]);
+/* the same into a buffer of another memory type (H5T_NATIVE_INT64, ...) */
+PETSC_EXTERN PetscErrorCode DpsH5ReadRowsTyped(hid_t, const char[], const char[], PetscInt, PetscInt, PetscInt, void *, hid_t);
 PETSC_EXTERN PetscErrorCode DpsH5CheckFinite(const char[], const char[], PetscInt, PetscInt, PetscInt, const PetscReal[]);
 
 /* A double dataset with one chunk per first-dimension row. */
