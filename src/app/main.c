@@ -1,5 +1,6 @@
 /* dpsolve: posterior sampling for linear inverse problems with diffusion priors.
    dpsolve <verb> [options]: run, simulate, eval. Options are PETSc options (-options_file, -options_file_yaml). */
+#include <stdlib.h> /* setenv */
 #include <dpsolve/dpsolve.h>
 #include "app/app.h"
 
@@ -60,6 +61,12 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc - 1; i++) argv[i] = argv[i + 1];
     argc--;
   }
+  /* Open MPI's MPI-IO (ompio) sets up a shared file pointer with every file it opens; its "sm" component keys a
+     POSIX semaphore in /dev/shm on the file's base name alone. A rank killed while it holds it (kill -9, a node
+     preempted mid-checkpoint) leaves it taken, and every later open of a file of that name on the node hangs
+     forever; two jobs on one node that both write ck.h5 share it. dpsolve never uses shared file pointers, so
+     the component is excluded unless the user has chosen otherwise (tests/restart/stale_semaphore.sh). */
+  setenv("OMPI_MCA_sharedfp", "^sm", 0);
   PetscCall(PetscInitialize(&argc, &argv, NULL, usage));
   PetscCall(DpsInitializePackage());
   {
