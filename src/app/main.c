@@ -61,12 +61,13 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc - 1; i++) argv[i] = argv[i + 1];
     argc--;
   }
-  /* Open MPI's MPI-IO (ompio) sets up a shared file pointer with every file it opens; its "sm" component keys a
-     POSIX semaphore in /dev/shm on the file's base name alone. A rank killed while it holds it (kill -9, a node
-     preempted mid-checkpoint) leaves it taken, and every later open of a file of that name on the node hangs
-     forever; two jobs on one node that both write ck.h5 share it. dpsolve never uses shared file pointers, so
-     the component is excluded unless the user has chosen otherwise (tests/restart/stale_semaphore.sh). */
-  setenv("OMPI_MCA_sharedfp", "^sm", 0);
+  /* Open MPI's own MPI-IO (ompio) sets up a shared file pointer with every file it opens. Its "sm" component keys
+     a POSIX semaphore in /dev/shm on the file's base name alone: a rank killed while it holds it (kill -9, a job
+     preempted mid-checkpoint) leaves it taken, and every later open of a file of that name on the node hangs;
+     two jobs on one node that write ck.h5 share it. Its other components leave .lock or .metadata files beside
+     the user's files when a run aborts. dpsolve never uses shared file pointers: it asks for ROMIO, which has
+     none of this (the user's own OMPI_MCA_io wins; tests/restart/stale_semaphore.sh). */
+  setenv("OMPI_MCA_io", "^ompio", 0);
   PetscCall(PetscInitialize(&argc, &argv, NULL, usage));
   PetscCall(DpsInitializePackage());
   {

@@ -1,10 +1,10 @@
 #!/bin/bash
-# restart_stale_semaphore: a run killed with SIGKILL must not wedge the next one. Open MPI's MPI-IO "sm"
-# shared-file-pointer component keys a POSIX semaphore on the file's base name (/dev/shm/sem.OMPIO_<name>); a rank
+# restart_stale_semaphore: a run killed with SIGKILL must not wedge the next one. The "sm" shared-file-pointer
+# component of Open MPI's ompio keys a POSIX semaphore on the file's base name (/dev/shm/sem.OMPIO_<name>); a rank
 # killed while it holds it leaves it taken, and every later open of a file of that name on the node hung (CI saw
-# restart_fault_kill9 and then run_under_load hang on ck.h5.tmp). This plants such a taken semaphore for the
-# output and checkpoint names, shows that it does wedge Open MPI when the component is allowed (the control,
-# OMPI_MCA_sharedfp set to the empty list), and then that dpsolve runs through it.
+# restart_fault_kill9 and then run_under_load hang on ck.h5.tmp). dpsolve asks for ROMIO instead (src/app/main.c).
+# This plants such a taken semaphore for the output and checkpoint names, shows that it does wedge ompio (the
+# control: OMPI_MCA_io set to the empty list, which lets ompio win), and then that dpsolve runs through it.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -36,10 +36,10 @@ common=(run -input in.h5 -samples 4 -steps 20 -seed 5 -progress 0 -run_view 0)
 
 # the control: with the sm component allowed, Open MPI itself hangs on the planted semaphore
 rc=0
-DPS_CLI_TIMEOUT=8 OMPI_MCA_sharedfp= launch 1 "${common[@]}" -output "$tag-control.h5" >control.log 2>&1 || rc=$?
+DPS_CLI_TIMEOUT=8 OMPI_MCA_io= launch 1 "${common[@]}" -output "$tag-control.h5" >control.log 2>&1 || rc=$?
 if [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ]; then
   cat control.log >&2
-  fail "the control run was to hang on the taken semaphore /dev/shm/sem.OMPIO_$tag-control.h5.partial, but exited with $rc (does this Open MPI still have sharedfp/sm?)"
+  fail "the control run was to hang on the taken semaphore /dev/shm/sem.OMPIO_$tag-control.h5.partial, but exited with $rc (is this Open MPI's default MPI-IO still ompio with sharedfp/sm?)"
 fi
 
 # dpsolve as users run it: through the taken semaphores, on 2 ranks, with a checkpoint
