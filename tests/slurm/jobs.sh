@@ -9,16 +9,22 @@ SRC=${5:?usage: jobs.sh DPSOLVE MPIEXEC PYTHON H5DIFF SOURCE_DIR}
 QUICK=(-samples 4 -steps 10 -run_view 0 -progress 0)
 
 dps 1 sim.log simulate -output in.h5 -dx 8 -dy 2 -inputs 5 -seed 2
+# the image jobs (fmnist-*) run on two Fashion-MNIST test images with the shipped UNet
+"$PYTHON" "$SRC/tools/make_image_problem.py" --mask box --images 2 --out images.h5 >images.log 2>&1 ||
+  { cat images.log >&2; fail "tools/make_image_problem.py failed"; }
 opts() { attr "$1" options; }
 
 # --- every job runs, from the source folder (relative includes) and from elsewhere (-include_path) ---
 for job in "$SRC"/jobs/*.yaml; do
   name=$(basename "$job" .yaml)
-  (cd "$SRC" && launch 1 run -options_file_yaml "jobs/$name.yaml" -input "$WORK/in.h5" -output "$WORK/$name.h5" "${QUICK[@]}") >"$name.log" 2>&1 ||
+  input=in.h5 score=gmm away=()
+  case $name in fmnist-*) input=images.h5 score=unet away=(-score_unet_weights "$SRC/data/models/fmnist32.h5") ;; esac
+  (cd "$SRC" && launch 1 run -options_file_yaml "jobs/$name.yaml" -input "$WORK/$input" -output "$WORK/$name.h5" "${QUICK[@]}") >"$name.log" 2>&1 ||
     { cat "$name.log" >&2; fail "job $name failed from $SRC"; }
-  dps 1 "$name-away.log" run -options_file_yaml "$job" -include_path "$SRC" -input in.h5 -output "$name-away.h5" "${QUICK[@]}"
+  # from elsewhere the includes come from -include_path; a relative weights path would not be found, so it is given
+  dps 1 "$name-away.log" run -options_file_yaml "$job" -include_path "$SRC" -input "$input" -output "$name-away.h5" "${QUICK[@]}" "${away[@]}"
   same_output "$name.h5" "$name-away.h5"
-  for o in "-score_type gmm" "-schedule_train_steps 1000" "-sampler_type "; do
+  for o in "-score_type $score" "-schedule_train_steps 1000" "-sampler_type "; do
     opts "$name.h5" | grep -qF -- "$o" || fail "job $name: its output's options lack '$o' (the pieces were not included): $(opts "$name.h5")"
   done
 done
