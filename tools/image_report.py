@@ -12,6 +12,7 @@ over the images; --csv writes every number.
 The PNG: one row per image, the columns truth, measurement (missing pixels red), the first --draws posterior
 draws, posterior mean and posterior std (its own scale, 0 black to the largest std of the file white), each
 image magnified --zoom times. Several output files are stacked, each under a label row.
+--draws-only: no metrics, and a grid of the draws alone (one row per input), e.g. for unconditional ddpm runs.
 Needs python3-numpy, python3-h5py and python3-pil.
 """
 
@@ -53,6 +54,19 @@ def read_run(path, input_path=None):
     n, s = samples.shape[:2]
     return dict(path=path, shape=shape, samples=samples.reshape(n, s, *shape), x0=x0.reshape(n, *shape),
                 y=y.reshape(n, *shape), mask=mask.reshape(shape), problem=dec(problem), options=dec(options))
+
+
+def draws_grid(runs, zoom, pad=2):
+    """Every draw of every input of the runs: one row per input."""
+    from PIL import Image
+    rows = [[to_rgb(d, *RANGE) for d in run["samples"][i]] for run in runs for i in range(len(run["samples"]))]
+    h, w = runs[0]["shape"][1] * zoom, runs[0]["shape"][2] * zoom
+    ncol = max(len(r) for r in rows)
+    out = Image.new("RGB", (ncol * (w + pad) + pad, len(rows) * (h + pad) + pad), (255, 255, 255))
+    for r, row in enumerate(rows):
+        for c, tile in enumerate(row):
+            out.paste(Image.fromarray(tile).resize((w, h), Image.NEAREST), (pad + c * (w + pad), pad + r * (h + pad)))
+    return out
 
 
 def metrics(run):
@@ -124,12 +138,19 @@ def main(argv=None):
     p.add_argument("--csv", help="write the per-image metrics here")
     p.add_argument("--draws", type=int, default=3, help="draws shown per image")
     p.add_argument("--zoom", type=int, default=3)
+    p.add_argument("--draws-only", action="store_true", help="only a grid of all draws (needs --png)")
     args = p.parse_args(argv)
     if args.input and len(args.input) != len(args.outputs):
         raise SystemExit("give --input once per output file, or never")
     runs = [read_run(o, args.input[i] if args.input else None) for i, o in enumerate(args.outputs)]
     if len({r["shape"] for r in runs}) != 1:
         raise SystemExit("the outputs hold images of different shapes")
+    if args.draws_only:
+        if not args.png:
+            raise SystemExit("--draws-only draws a grid: give --png")
+        draws_grid(runs, args.zoom).save(args.png)
+        print(f"wrote {args.png}: {sum(len(r['samples']) for r in runs)} rows of draws")
+        return
     table = []
     for run in runs:
         rows = metrics(run)

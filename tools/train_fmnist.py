@@ -15,8 +15,9 @@ does (docs/models.md, "Time"); AdamW, an exponential moving average of the weigh
 
 Writes the weights file (dpsolve's format, tools/unet_h5.py), a CSV of the loss and, with --evaluate, the
 held-out denoising error of the model's Tweedie estimate against the linear (Wiener) denoiser built from the
-training mean and covariance. Needs python3-torch, python3-numpy, python3-h5py (and python3-matplotlib for
---plot). CPU threads: torch's default (all cores); a GPU is used when there is one.
+training mean and covariance (--evaluate-only: of an existing weights file). Needs python3-torch, python3-numpy,
+python3-h5py (and python3-matplotlib for --plot). CPU threads: all cores; a GPU is used when there is one.
+--state and --resume continue a training run in legs (the loss CSV is appended to).
 """
 
 import argparse
@@ -85,6 +86,46 @@ def evaluate(model, train, test, abar, device, levels=(25, 100, 250, 500, 750), 
     return rows
 
 
+def load_weights(path, device):
+    """The EMA model saved in a weights file (dpsolve's format) as a PyTorch module in eval mode."""
+    with h5py.File(path, "r") as f:
+        _, weights = unet_h5.read_group(f["prior"])
+    model = unet.create(FMNIST32).to(device).eval()
+    model.load_state_dict({k: th.from_numpy(v) for k, v in weights.items()}, strict=True)
+    return model
+
+
+def write_evaluation(model, abar, device, path, n):
+    rows = evaluate(model, fmnist.load_images("train"), fmnist.load_images("t10k"), abar, device, n=n)
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    print(f"held-out denoising MSE per pixel ({n} test images), written to {path}:")
+    for r in rows:
+        print(f"  t = {r['t']:4d} (noise std {r['noise_std']:.3f}): model {r['mse_model']:.5f}, "
+              f"Wiener {r['mse_wiener']:.5f}")
+
+
+def plot_loss(csv_path, png_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    with open(csv_path) as f:
+        rows = list(csv.DictReader(f))
+    step = [int(r["step"]) for r in rows]
+    loss = [float(r["loss"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.plot(step, loss, lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("training step (batch 64)")
+    ax.set_ylabel("eps MSE (mean over 50 steps)")
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=100)
+    print(f"wrote {png_path}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="data/models/fmnist32.h5", help="weights file to write (must not exist)")
@@ -101,17 +142,26 @@ def main(argv=None):
     p.add_argument("--state", default=None, help="PyTorch training state (model, EMA, optimiser, step) to save "
                    "at the end, and to continue from with --resume")
     p.add_argument("--resume", action="store_true", help="continue from --state (the loss CSV is appended to)")
+    p.add_argument("--evaluate-only", action="store_true", help="no training: evaluate the weights in --out")
+    p.add_argument("--eval-images", type=int, default=1000, help="test images of the evaluation (the first)")
+    p.add_argument("--plot", default=None, help="draw the loss CSV into this PNG (python3-matplotlib)")
     args = p.parse_args(argv)
+    th.set_num_threads(os.cpu_count())  # Debian's torch starts with one thread
+    device = "cuda" if th.cuda.is_available() else "cpu"
+    loss_path = args.loss_csv or os.path.splitext(args.out)[0] + "-loss.csv"
+    eval_path = args.eval_csv or os.path.splitext(args.out)[0] + "-eval.csv"
+    if args.evaluate_only:
+        write_evaluation(load_weights(args.out, device), abar_table(), device, eval_path, args.eval_images)
+        if args.plot:
+            plot_loss(loss_path, args.plot)
+        return
     if os.path.exists(args.out):
         raise SystemExit(f"{args.out} exists: remove it first (a trained model is never overwritten)")
     if args.resume and not args.state:
         raise SystemExit("--resume needs --state")
 
     th.manual_seed(args.seed)
-    th.set_num_threads(os.cpu_count())  # Debian's torch starts with one thread
-    device = "cuda" if th.cuda.is_available() else "cpu"
     train = fmnist.load_images("train")
-    test = fmnist.load_images("t10k")
     data = th.from_numpy(train).to(device)
     abar = abar_table()
     sqrt_ab = th.tensor(np.sqrt(abar), dtype=th.float32, device=device)
@@ -126,7 +176,6 @@ def main(argv=None):
     sched = th.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / args.warmup))
     print(f"training FMNIST32 ({nparams} parameters) on {device}, batch {args.batch}, {args.minutes} min", flush=True)
 
-    loss_path = args.loss_csv or os.path.splitext(args.out)[0] + "-loss.csv"
     step, window, before = 0, [], 0.0
     if args.resume:
         if not args.state or not os.path.exists(args.state):
@@ -191,16 +240,9 @@ def main(argv=None):
     print(f"wrote {args.out}: {step} steps of batch {args.batch} in {elapsed:.0f} s", flush=True)
 
     if args.evaluate:
-        rows = evaluate(ema, train, test, abar, device)
-        eval_path = args.eval_csv or os.path.splitext(args.out)[0] + "-eval.csv"
-        with open(eval_path, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
-        print("held-out denoising MSE per pixel (1000 test images):")
-        for r in rows:
-            print(f"  t = {r['t']:4d} (noise std {r['noise_std']:.3f}): model {r['mse_model']:.5f}, "
-                  f"Wiener {r['mse_wiener']:.5f}")
+        write_evaluation(ema, abar, device, eval_path, args.eval_images)
+    if args.plot:
+        plot_loss(loss_path, args.plot)
 
 
 if __name__ == "__main__":

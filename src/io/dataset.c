@@ -121,12 +121,15 @@ PetscErrorCode DpsDatasetLoadOperator(DpsDataset ds, DpsOperator op)
 
 PetscErrorCode DpsDatasetLoadScore(DpsDataset ds, DpsScore score)
 {
-  PetscInt d;
+  PetscInt    d;
+  const char *type;
 
   PetscFunctionBegin;
   PetscCall(DpsScoreLoad(score, ds->file, ds->filename));
   PetscCall(DpsScoreGetDimension(score, &d));
-  PetscCheck(d == ds->d, ds->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: the prior (/prior/means) has dimension %" PetscInt_FMT " but the data have %" PetscInt_FMT, ds->filename, d, ds->d);
+  /* the prior may come from another file (-score_unet_weights): name its type, not a dataset of this file */
+  PetscCall(PetscObjectGetType((PetscObject)score, &type));
+  PetscCheck(d == ds->d, ds->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: the prior (score type %s) has dimension %" PetscInt_FMT " but the data have %" PetscInt_FMT " entries per input (data_shape)", ds->filename, type, d, ds->d);
   PetscFunctionReturn(0);
 }
 

@@ -22,6 +22,10 @@ for mask in random box; do
   dps 1 run1-$mask.log "${run[@]}" -output out1-$mask.h5 -batch 3
   same_datasets out2-$mask.h5 out1-$mask.h5 /samples /mean /std /y /x0
 done
+# the image model on a problem of another dimension: refused, naming the file, the score type and both sizes
+dps 1 sim.log simulate -output gmm.h5 -dx 8 -dy 2 -inputs 2
+dps_fails 1 wrongd.log run -input gmm.h5 -output wrongd.h5 -score_type unet -score_unet_weights "$SRC/data/models/fmnist32.h5"
+expect_in wrongd.log "gmm.h5: the prior (score type unet) has dimension 1024 but the data have 8 entries per input"
 "$PYTHON" "$SRC/tools/make_image_problem.py" --mask box --out in-random.h5 >exists.log 2>&1 && fail "make_image_problem.py overwrote in-random.h5"
 grep -q "in-random.h5 exists" exists.log || { cat exists.log >&2; fail "make_image_problem.py: no clear message for an existing file"; }
 
