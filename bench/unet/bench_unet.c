@@ -1,8 +1,9 @@
 /* Throughput of the C UNet (src/score/unet/) on the CPU, random weights:
-     bench_unet mini|ffhq|imagenet256 [batch ...] [-vjp] [-seconds S]
+     bench_unet mini|fmnist32|ffhq|imagenet256 [batch ...] [-vjp] [-seconds S]
    prints images per second of the forward pass (and of the VJP with -vjp) for each batch size, with the
    floating-point operations per image and the GFLOP/s reached, after one untimed call of each. PETSc-free: links only the kernels and a BLAS.
-   mini is tests/unet/fixtures/ffhq_mini.h5's architecture (16 px, 32 channels), ffhq DPS's ffhq_10m.pt
+   mini is tests/unet/fixtures/ffhq_mini.h5's architecture (16 px, 32 channels), fmnist32 the shipped
+   Fashion-MNIST prior's (data/models/fmnist32.h5), ffhq DPS's ffhq_10m.pt
    (256 px, 128 channels, 93.6M parameters), imagenet256 guided-diffusion's 256x256_diffusion_uncond.pt. */
 #include <math.h>
 #include <stdio.h>
@@ -33,7 +34,7 @@ int main(int argc, char **argv)
   double        seconds = 3.0;
 
   if (argc < 2) {
-    fprintf(stderr, "usage: bench_unet mini|ffhq|imagenet256 [batch ...] [-vjp] [-seconds S]\n");
+    fprintf(stderr, "usage: bench_unet mini|fmnist32|ffhq|imagenet256 [batch ...] [-vjp] [-seconds S]\n");
     return 2;
   }
   c.in_channels = 3, c.out_channels = 6, c.num_heads = 4, c.num_heads_upsample = -1;
@@ -41,6 +42,10 @@ int main(int argc, char **argv)
   if (!strcmp(argv[1], "mini")) {
     c.image_size = 16, c.model_channels = 32, c.nlevels = 2, c.channel_mult[0] = 1, c.channel_mult[1] = 1;
     c.nattention = 1, c.attention_ds[0] = 2, c.num_head_channels = 8;
+  } else if (!strcmp(argv[1], "fmnist32")) { /* the shipped prior's architecture (tools/train_fmnist.py) */
+    c.in_channels = 1, c.out_channels = 1, c.num_heads = 1;
+    c.image_size = 32, c.model_channels = 32, c.nlevels = 3, c.channel_mult[0] = 1, c.channel_mult[1] = 2, c.channel_mult[2] = 2;
+    c.nattention = 1, c.attention_ds[0] = 4, c.num_head_channels = 32;
   } else if (!strcmp(argv[1], "ffhq") || !strcmp(argv[1], "imagenet256")) {
     const double mult[6] = {1, 1, 2, 2, 4, 4};
     c.image_size = 256, c.model_channels = 128, c.nlevels = 6, c.num_head_channels = 64;
