@@ -46,7 +46,10 @@ expect_in job.log "dpsolve: USR1 (time limit near): asking the run to checkpoint
   "the run stopped at a checkpoint (exit 75): requeueing job $id"
 [ -e out.h5.checkpoint.h5 ] && [ -e out.h5.partial ] || fail "no checkpoint or partial output after the requeue"
 ! looks_complete out.h5.partial || fail "out.h5.partial claims to be complete"
-# a requeued job waits 2 minutes for its begin time; the test does not
+# a requeued job waits 2 minutes for its begin time; the test does not, but it lets the node finish cleaning up
+# after the first start (state "completing") before it lets the job go again: started at once on a loaded
+# machine, the second start could fail in slurmd (CI saw it FAILED with no line of output)
+for _ in $(seq 300); do sinfo -h -o %T 2>/dev/null | grep -qE '^idle$' && break; sleep 0.1; done
 scontrol update JobId="$id" StartTime=now
 wait_state "$id" COMPLETED 60
 expect_in job.log "dpsolve: job $id start 1: -restart -> $WORK/out.h5" "restart from $WORK/out.h5.checkpoint.h5: " \
