@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The Gaussian-mixture demo (the default job before the image demo): simulate a Gaussian-mixture problem set (d_x = 800, d_y = 4, 8 inputs), sample it with C-DPS
-# on 2 MPI ranks, and print the sliced Wasserstein distances to the exact posterior. Files go to out/.
+# The Gaussian-mixture demo (the default job before the image demo): simulate a Gaussian-mixture problem set
+# (d_x = 800, d_y = 4, 8 inputs), sample it with C-DPS on 2 MPI ranks, and print the sliced Wasserstein distances
+# to the exact posterior. Files go to out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
