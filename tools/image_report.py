@@ -31,6 +31,11 @@ RANGE = (-1.0, 1.0)
 DATA_RANGE = RANGE[1] - RANGE[0]
 
 
+def text(attr):
+    """A string attribute as h5py returns it (bytes for fixed-length strings, str otherwise)."""
+    return attr.decode() if isinstance(attr, bytes) else str(attr)
+
+
 def read_run(path, input_path=None):
     with h5py.File(path, "r") as f:
         for name in ("samples", "x0", "y"):
@@ -41,19 +46,17 @@ def read_run(path, input_path=None):
         shape = tuple(int(v) for v in f.attrs["data_shape"])
         samples, x0, y = f["samples"][...], f["x0"][...], f["y"][...]
         if input_path is None:
-            input_path = f.attrs["input"].decode() if isinstance(f.attrs["input"], bytes) else str(f.attrs["input"])
-        options = f.attrs.get("options", b"")
+            input_path = text(f.attrs["input"])
     with h5py.File(input_path, "r") as f:
         if "operator/mask" not in f:
             raise SystemExit(f"{input_path}: no /operator/mask: the report is for inpainting inputs")
         mask = f["operator/mask"][...]
-        problem = f.attrs.get("problem", b"")
-    dec = (lambda v: v.decode() if isinstance(v, bytes) else str(v))
+        problem = text(f.attrs.get("problem", b""))
     if len(shape) != 3 or int(np.prod(shape)) != x0.shape[1]:
         raise SystemExit(f"{path}: attribute data_shape {shape} does not describe rows of {x0.shape[1]} entries")
     n, s = samples.shape[:2]
     return dict(path=path, shape=shape, samples=samples.reshape(n, s, *shape), x0=x0.reshape(n, *shape),
-                y=y.reshape(n, *shape), mask=mask.reshape(shape), problem=dec(problem), options=dec(options))
+                y=y.reshape(n, *shape), mask=mask.reshape(shape), problem=problem)
 
 
 def draws_grid(runs, zoom, pad=2):
@@ -63,10 +66,19 @@ def draws_grid(runs, zoom, pad=2):
     h, w = runs[0]["shape"][1] * zoom, runs[0]["shape"][2] * zoom
     ncol = max(len(r) for r in rows)
     out = Image.new("RGB", (ncol * (w + pad) + pad, len(rows) * (h + pad) + pad), (255, 255, 255))
+    paste_rows(out, rows, 0, (w, h), pad)
+    return out
+
+
+def paste_rows(out, rows, top, size, pad):
+    """Paste rows of tiles (uint8 RGB arrays), each magnified to size = (w, h), below `top` with `pad` pixels
+    between them; returns the new top."""
+    from PIL import Image
+    w, h = size
     for r, row in enumerate(rows):
         for c, tile in enumerate(row):
-            out.paste(Image.fromarray(tile).resize((w, h), Image.NEAREST), (pad + c * (w + pad), pad + r * (h + pad)))
-    return out
+            out.paste(Image.fromarray(tile).resize((w, h), Image.NEAREST), (pad + c * (w + pad), top + pad + r * (h + pad)))
+    return top + len(rows) * (h + pad)
 
 
 def metrics(run):
@@ -121,12 +133,7 @@ def grid(runs, draws, zoom, pad=2):
     for run, rows, k in tiles:
         labels = ["truth", "measured"] + [f"draw {j + 1}" for j in range(k)] + ["mean", "std"]
         draw.text((pad, y0 + 2), os.path.basename(run["path"]) + ": " + run["problem"], fill=(0, 0, 0))
-        y0 += label_h
-        for r, row in enumerate(rows):
-            for c, tile in enumerate(row):
-                im = Image.fromarray(tile).resize((w, h), Image.NEAREST)
-                out.paste(im, (pad + c * (w + pad), y0 + pad + r * (h + pad)))
-        y0 += len(rows) * (h + pad)
+        y0 = paste_rows(out, rows, y0 + label_h, (w, h), pad)
     return out, labels
 
 

@@ -136,7 +136,7 @@ def main(argv=None):
     p.add_argument("--warmup", type=int, default=200, help="linear learning-rate warm-up, in steps")
     p.add_argument("--ema", type=float, default=0.999, help="EMA decay of the saved weights")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--loss-csv", default=None, help="write step, loss, elapsed seconds (default: OUT's .csv)")
+    p.add_argument("--loss-csv", default=None, help="write step, loss, elapsed seconds (default: OUT-loss.csv)")
     p.add_argument("--evaluate", action="store_true", help="held-out denoising error against the Wiener denoiser")
     p.add_argument("--eval-csv", default=None, help="where --evaluate writes its table (default: OUT-eval.csv)")
     p.add_argument("--state", default=None, help="PyTorch training state (model, EMA, optimiser, step) to save "
@@ -157,8 +157,8 @@ def main(argv=None):
         return
     if os.path.exists(args.out):
         raise SystemExit(f"{args.out} exists: remove it first (a trained model is never overwritten)")
-    if args.resume and not args.state:
-        raise SystemExit("--resume needs --state")
+    if args.resume and not (args.state and os.path.exists(args.state)):
+        raise SystemExit("--resume needs the --state file of an earlier run")
 
     th.manual_seed(args.seed)
     train = fmnist.load_images("train")
@@ -178,8 +178,6 @@ def main(argv=None):
 
     step, window, before = 0, [], 0.0
     if args.resume:
-        if not args.state or not os.path.exists(args.state):
-            raise SystemExit("--resume needs the --state file of an earlier run")
         st = th.load(args.state, map_location=device)
         model.load_state_dict(st["model"])
         ema.load_state_dict(st["ema"])
