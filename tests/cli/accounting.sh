@@ -34,3 +34,8 @@ check cadps $T $((3 * T)) $T $T -sampler_type cadps -cadps_probes 2
 check dps $T $T $T 0 -sampler_type dps
 check pigdm $T $T $T $T -sampler_type pigdm
 check ddrm 5 5 0 0 -sampler_type ddrm
+# cadps -cadps_variant released (methods.md section 4, the authors' code; src/samplers/cadps.c): DPS with its
+# gradient multiplied by 1 + eps(x_t, t) - eps(x_t, t - 1), so each step evaluates the model twice (at t and at
+# the previous training time t - 1, even on the last step, where t - 1 is clamped to 1), takes one VJP (the DPS
+# gradient through x0hat) and solves nothing (no measurement-space covariance, no probes): 2 T, T, 0 per draw
+check cadps_released $T $((2 * T)) $T 0 -sampler_type cadps -cadps_variant released

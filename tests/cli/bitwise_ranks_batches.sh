@@ -38,6 +38,16 @@ for sampler in cadps dps pigdm ddrm; do
   differ_datasets a.h5 "$sampler-1.h5" /samples
 done
 
+# --- cadps's released variant (the authors' code, its own step code): 1 rank batch 1, 2 ranks batch 7 and 3 ---
+REL=(-sampler_type cadps -cadps_variant released)
+dps 1 rel-1.log "${RUN[@]}" "${REL[@]}" -input cs.h5 -output rel-1.h5 -batch 1
+dps 2 rel-7.log "${RUN[@]}" "${REL[@]}" -input cs.h5 -output rel-7.h5 -batch 7
+dps 2 rel-3.log "${RUN[@]}" "${REL[@]}" -input cs.h5 -output rel-3.h5 -batch 3
+same_datasets rel-1.h5 rel-7.h5 "${ALL[@]}"
+same_datasets rel-1.h5 rel-3.h5 "${ALL[@]}"
+# the variant was taken: its draws are not the paper variant's
+differ_datasets cadps-1.h5 rel-1.h5 /samples
+
 # --- inpainting, cdps with independent coupling and two solves per step ---
 INP=(-sampler_type cdps -cdps_coupling independent -cdps_solves 2)
 dps 1 simp.log simulate -output inp.h5 -dx 8 -inputs 7 -seed 1 -simulate_operator inpaint
