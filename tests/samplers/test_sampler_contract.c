@@ -4,10 +4,11 @@
      posterior N((mu + y / sigma^2) / (1 + 1 / sigma^2), 1 / (1 + 1 / sigma^2) I);
    - the cadps finite-difference diagonal converges to the exact diagonal of d eps / dx as the probes grow;
    - ddrm on an operator that observes nothing takes the DDIM null-space step and samples the prior;
-   - a sampler that needs what the operator lacks fails with a clear message (not exercised: both operators here
-     have SVDs; tested in the CLI tests). */
+   - ddrm on an operator without an SVD (a test-only operator type, "nosvd") fails at set-up with
+     PETSC_ERR_SUP and a message naming ddrm, the SVD and the operator type; other samplers set up on it. */
 #include <dpsolve/dpsolve.h>
 #include "samplers/samplerimpl.h"
+#include "operators/operatorimpl.h"
 
 /* every sampler type, and cadps's released variant (the authors' code), which shares no step code with the paper's */
 static const char *const samplers[] = {"-sampler_type ddpm", "-sampler_type cdps", "-sampler_type cadps", "-sampler_type cadps -cadps_variant released", "-sampler_type dps", "-sampler_type pigdm", "-sampler_type ddrm"};
@@ -225,6 +226,98 @@ static PetscErrorCode TestDDRMNullSpace(void)
   PetscFunctionReturn(0);
 }
 
+/* "nosvd": A = I on R^4 with only the two required operations, so no SVD (and no other capability) */
+static PetscErrorCode DpsOperatorCopy_NoSVD(DpsOperator op, const PetscReal x[], PetscReal y[])
+{
+  PetscFunctionBegin;
+  PetscCall(PetscArraycpy(y, x, op->n));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorCreate_NoSVD(DpsOperator op)
+{
+  PetscFunctionBegin;
+  op->m = op->n           = 4;
+  op->ops->apply          = DpsOperatorCopy_NoSVD;
+  op->ops->applytranspose = DpsOperatorCopy_NoSVD;
+  PetscFunctionReturn(0);
+}
+
+/* the error code and message of DpsSamplerSetUp for the given options; 0 and "" when it succeeds */
+static PetscErrorCode SetUpError(DpsScore prior, DpsOperator op, const char *options, PetscErrorCode *code, char msg[], size_t len)
+{
+  DpsSchedule sch;
+  DpsSampler  s;
+  char       *specific = NULL;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsInsertString(NULL, options));
+  PetscCall(DpsScheduleCreate(PETSC_COMM_SELF, &sch));
+  PetscCall(DpsScheduleSetNumSteps(sch, 20));
+  PetscCall(DpsSamplerCreate(PETSC_COMM_SELF, &s));
+  PetscCall(DpsSamplerSetSchedule(s, sch));
+  PetscCall(DpsSamplerSetScore(s, prior));
+  PetscCall(DpsSamplerSetOperator(s, op, 0.1));
+  PetscCall(DpsSamplerSetFromOptions(s));
+  PetscCall(PetscOptionsClear(NULL));
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  *code = DpsSamplerSetUp(s);
+  PetscCall(PetscPopErrorHandler());
+  msg[0] = 0;
+  if (*code) {
+    PetscCall(PetscErrorMessage(*code, NULL, &specific));
+    PetscCall(PetscStrncpy(msg, specific ? specific : "", len));
+  }
+  PetscCall(DpsSamplerDestroy(&s));
+  PetscCall(DpsScheduleDestroy(&sch));
+  PetscFunctionReturn(0);
+}
+
+/* ddrm needs the operator's SVD (methods.md section 5): without one it stops at set-up, never falls back */
+static PetscErrorCode TestDDRMNeedsSVD(void)
+{
+  const PetscReal mu[4] = {0}, w = 1.0, v = 1.0;
+  DpsScore        prior;
+  DpsOperator     op;
+  PetscBool       has;
+  PetscErrorCode  code;
+  char            msg[512];
+
+  PetscFunctionBegin;
+  PetscCall(DpsOperatorRegister("nosvd", DpsOperatorCreate_NoSVD));
+  PetscCall(DpsOperatorCreate(PETSC_COMM_SELF, &op));
+  PetscCall(DpsOperatorSetType(op, "nosvd"));
+  PetscCall(DpsOperatorHasSVD(op, &has));
+  PetscCheck(!has, PETSC_COMM_SELF, PETSC_ERR_PLIB, "the nosvd test operator claims an SVD");
+  PetscCall(DpsScoreCreate(PETSC_COMM_SELF, &prior));
+  PetscCall(DpsScoreSetType(prior, DPSSCOREGMM));
+  PetscCall(DpsScoreGMMSetPrior(prior, 1, 4, &w, mu, &v));
+  /* the control: a sampler that needs no SVD sets up on this operator */
+  PetscCall(SetUpError(prior, op, "-sampler_type dps", &code, msg, sizeof(msg)));
+  PetscCheck(code == 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "dps failed to set up on the nosvd operator (error %d: %s)", (int)code, msg);
+  PetscCall(SetUpError(prior, op, "-sampler_type ddrm", &code, msg, sizeof(msg)));
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "ddrm on an operator without an SVD: error %d, \"%s\"\n", (int)code, msg));
+  PetscCheck(code == PETSC_ERR_SUP, PETSC_COMM_SELF, PETSC_ERR_PLIB, "ddrm on the nosvd operator: error %d, expected PETSC_ERR_SUP (%d)", (int)code, (int)PETSC_ERR_SUP);
+  PetscCheck(strstr(msg, "-sampler_type ddrm") && strstr(msg, "SVD") && strstr(msg, "operator type nosvd"), PETSC_COMM_SELF, PETSC_ERR_PLIB, "ddrm's message does not name the sampler, the SVD and the operator type: \"%s\"", msg);
+  /* and the operator itself refuses SVD requests with the same clarity (a sampler that skipped the check) */
+  {
+    const PetscReal *sv;
+    PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+    code = DpsOperatorGetSingularValues(op, &sv);
+    PetscCall(PetscPopErrorHandler());
+    PetscCheck(code == PETSC_ERR_SUP, PETSC_COMM_SELF, PETSC_ERR_PLIB, "DpsOperatorGetSingularValues on the nosvd operator: error %d, expected PETSC_ERR_SUP", (int)code);
+    {
+      char *specific = NULL;
+      PetscCall(PetscErrorMessage(code, NULL, &specific));
+      PetscCall(PetscPrintf(PETSC_COMM_SELF, "its singular values, asked for directly: error %d, \"%s\"\n", (int)code, specific ? specific : ""));
+      PetscCheck(specific && strstr(specific, "operator type nosvd has no SVD"), PETSC_COMM_SELF, PETSC_ERR_PLIB, "the operator's message does not say it has no SVD: \"%s\"", specific ? specific : "");
+    }
+  }
+  PetscCall(DpsScoreDestroy(&prior));
+  PetscCall(DpsOperatorDestroy(&op));
+  PetscFunctionReturn(0);
+}
+
 int main(int argc, char **argv)
 {
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
@@ -232,6 +325,7 @@ int main(int argc, char **argv)
   PetscCall(TestGaussianIdentity());
   PetscCall(TestCADPSDiagonal());
   PetscCall(TestDDRMNullSpace());
+  PetscCall(TestDDRMNeedsSVD());
   PetscCall(PetscFinalize());
   return 0;
 }
