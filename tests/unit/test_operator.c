@@ -4,7 +4,9 @@
      of MatCreateTranspose(A) is its transpose, exactly
    - diag(A^T A) against column sums of squares computed here
    - inpaint: DpsOperatorApplyNormalInverse(a, b) inverts a I + b A^T A (formed by applying A and A^T) both ways
-   - HDF5: DpsOperatorSave, then DpsOperatorLoad into a fresh operator, gives the same dense matrix */
+   - HDF5: DpsOperatorSave, then DpsOperatorLoad into a fresh operator, gives the same dense matrix
+   - cs SVD (ddrm's): U, V read back column by column through U^T and V, have orthonormal columns, the singular
+     values are non-negative, and U diag(sv) V^T reproduces the random matrix to 1e-12 relative (Frobenius) */
 #include <dpsolve/dpsolve.h>
 #include <unistd.h>
 #include "io/h5.h"
@@ -141,19 +143,74 @@ static PetscErrorCode CheckRoundTrip(DpsOperator op, PetscInt m, PetscInt n, con
   PetscFunctionReturn(0);
 }
 
+/* the cs SVD through the public interface: V's column j is V e_j, U's row i is U^T e_i (its first k0 = min(m, n)
+   entries are U's first k0 columns, the ones the SVD defines) */
+static PetscErrorCode CheckSVD(DpsOperator op, PetscInt m, PetscInt n, const PetscReal Aref[], const char *what)
+{
+  const PetscInt   k0 = PetscMin(m, n);
+  const PetscReal *sv;
+  PetscReal       *U, *V, *e, *col, nA = 0.0, rerr = 0.0, uerr = 0.0, verr = 0.0;
+  PetscBool        has;
+
+  PetscFunctionBegin;
+  PetscCall(DpsOperatorHasSVD(op, &has));
+  DPS_CHECK(has, "%s: no SVD", what);
+  if (!has) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc4(m * m, &U, n * n, &V, PetscMax(m, n), &e, PetscMax(m, n), &col));
+  PetscCall(DpsOperatorGetSingularValues(op, &sv));
+  for (PetscInt j = 0; j < n; j++) { /* V [n x n] row-major */
+    for (PetscInt i = 0; i < n; i++) e[i] = i == j;
+    PetscCall(DpsOperatorApplyV(op, e, col));
+    for (PetscInt i = 0; i < n; i++) V[i * n + j] = col[i];
+  }
+  for (PetscInt i = 0; i < m; i++) { /* U [m x k0] row-major, leading dimension m */
+    for (PetscInt l = 0; l < m; l++) e[l] = l == i;
+    PetscCall(DpsOperatorApplyUT(op, e, col));
+    for (PetscInt k = 0; k < k0; k++) U[i * m + k] = col[k];
+  }
+  for (PetscInt k = 0; k < n; k++) DPS_CHECK(sv[k] >= 0 && (k < k0 || sv[k] == 0), "%s: singular value %" PetscInt_FMT " is %g", what, k, sv[k]);
+  for (PetscInt i = 0; i < m; i++)
+    for (PetscInt j = 0; j < n; j++) {
+      PetscReal a = 0.0;
+      for (PetscInt k = 0; k < k0; k++) a += U[i * m + k] * sv[k] * V[j * n + k];
+      rerr += PetscSqr(a - Aref[i * n + j]);
+      nA += PetscSqr(Aref[i * n + j]);
+    }
+  rerr = PetscSqrtReal(rerr / nA);
+  for (PetscInt k = 0; k < k0; k++) /* U^T U = I on the first k0 columns */
+    for (PetscInt l = 0; l < k0; l++) {
+      PetscReal g = 0.0;
+      for (PetscInt i = 0; i < m; i++) g += U[i * m + k] * U[i * m + l];
+      uerr = PetscMax(uerr, PetscAbsReal(g - (k == l)));
+    }
+  for (PetscInt k = 0; k < n; k++) /* V^T V = I */
+    for (PetscInt l = 0; l < n; l++) {
+      PetscReal g = 0.0;
+      for (PetscInt i = 0; i < n; i++) g += V[i * n + k] * V[i * n + l];
+      verr = PetscMax(verr, PetscAbsReal(g - (k == l)));
+    }
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "%s SVD: |U diag(sv) V^T - A|_F / |A|_F %.2e; max |U^T U - I| %.2e (%" PetscInt_FMT " columns), max |V^T V - I| %.2e\n", what, rerr, uerr, k0, verr));
+  DPS_CHECK(rerr <= 1e-12, "%s: U diag(sv) V^T differs from A by %.2e relative", what, rerr);
+  DPS_CHECK(uerr <= 1e-12, "%s: U's columns are not orthonormal (max |U^T U - I| %.2e)", what, uerr);
+  DPS_CHECK(verr <= 1e-12, "%s: V's columns are not orthonormal (max |V^T V - I| %.2e)", what, verr);
+  PetscCall(PetscFree4(U, V, e, col));
+  PetscFunctionReturn(0);
+}
+
 int main(int argc, char **argv)
 {
   DpsTestRng rng;
-  const PetscInt shapes[2][2] = {
+  const PetscInt shapes[3][2] = {
     {3, 7},
-    {5, 5}
+    {5, 5},
+    {7, 3}
   };
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   DpsTestRngSeed(&rng, 20240611);
 
   /* cs: random dense m x n */
-  for (int c = 0; c < 2; c++) {
+  for (int c = 0; c < 3; c++) {
     const PetscInt m = shapes[c][0], n = shapes[c][1];
     DpsOperator    op;
     PetscReal     *A;
@@ -169,6 +226,7 @@ int main(int argc, char **argv)
     PetscCall(CheckOperator(op, m, n, A, what, &rng));
     PetscCall(DpsOperatorHasNormalInverse(op, &hasinv));
     DPS_CHECK(!hasinv, "cs claims an exact normal inverse it does not have");
+    PetscCall(CheckSVD(op, m, n, A, what));
     PetscCall(CheckRoundTrip(op, m, n, A, what, &rng));
     PetscCall(DpsOperatorDestroy(&op));
     PetscCall(PetscFree(A));
