@@ -10,6 +10,7 @@
 #include <cuda_runtime.h>
 #include <cublas_v2.h>
 #include "gmm_kernels.h"
+#include "cuda_check.h"
 
 #define DPS_TWO_PI 6.283185307179586476925286766559
 /* A multiple of the warp size, as the reductions below assume; d is at most a few thousand, K about 25. */
@@ -31,55 +32,6 @@ struct DpsGmmCuda {
   double *r, *ru, *coef;        /* [cap x K] responsibilities, r / u, JVP coefficients */
   double *sru, *scoef, *gbarv; /* [cap] per-row sums */
 };
-
-/* ------------------------------------------------------------------------------------------------------------ */
-/* Error reporting: the last failure of this thread, with the failing call's name. */
-
-static thread_local char dps_cuda_error[512] = "no CUDA error recorded";
-
-static void DpsCudaSetError(const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(dps_cuda_error, sizeof dps_cuda_error, fmt, ap);
-  va_end(ap);
-}
-
-/* "cudaMemcpyAsync(cu->x, ...)" -> "cudaMemcpyAsync": the arguments would only clutter the message */
-static void DpsCudaSetCallError(const char *call, const char *what)
-{
-  int n = (int)strcspn(call, "(");
-  DpsCudaSetError("%.*s failed: %s", n, call, what);
-}
-
-#define DPS_CUDA(call) \
-  do { \
-    cudaError_t dps_e_ = (call); \
-    if (dps_e_ != cudaSuccess) { \
-      DpsCudaSetCallError(#call, cudaGetErrorString(dps_e_)); \
-      return (int)dps_e_; \
-    } \
-  } while (0)
-
-#define DPS_CUBLAS(call) \
-  do { \
-    cublasStatus_t dps_s_ = (call); \
-    if (dps_s_ != CUBLAS_STATUS_SUCCESS) { \
-      DpsCudaSetCallError(#call, cublasGetStatusString(dps_s_)); \
-      return (int)dps_s_; \
-    } \
-  } while (0)
-
-/* A launch reports configuration errors only through cudaGetLastError(); execution errors surface at the
-   stream synchronisation that ends every call. */
-#define DPS_LAUNCHED(name) \
-  do { \
-    cudaError_t dps_e_ = cudaGetLastError(); \
-    if (dps_e_ != cudaSuccess) { \
-      DpsCudaSetError("launch of %s failed: %s", name, cudaGetErrorString(dps_e_)); \
-      return (int)dps_e_; \
-    } \
-  } while (0)
 
 /* ------------------------------------------------------------------------------------------------------------ */
 /* Kernels: one block per row; rows are long (d) and K is short, so the block strides over both. */
@@ -307,19 +259,7 @@ extern "C" int DpsGmmCudaJvp(DpsGmmCuda *cu, int nrows, double abar, const doubl
 
 /* ------------------------------------------------------------------------------------------------------------ */
 
-extern "C" int DpsGmmCudaDeviceCount(void)
-{
-  int         count = 0; /* without a driver, cudaGetDeviceCount fails and leaves count as it was */
-  cudaError_t e     = cudaGetDeviceCount(&count);
-
-  if (e != cudaSuccess) {
-    DpsCudaSetError("no CUDA device: %s", cudaGetErrorString(e));
-    (void)cudaGetLastError(); /* so that the next launch check does not report this */
-    return 0;
-  }
-  if (count == 0) DpsCudaSetError("no CUDA device: cudaGetDeviceCount found none");
-  return count;
-}
+extern "C" int DpsGmmCudaDeviceCount(void) { return DpsCudaCountDevices(); }
 
 static int DpsCudaUpload(double **dev, const double *host, size_t n, cudaStream_t stream)
 {

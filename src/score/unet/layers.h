@@ -7,6 +7,17 @@
 #include <math.h>
 #include <stddef.h>
 
+/* Per-value math that the CUDA backend (cuda.cu) runs in its kernels: one definition for both backends */
+#ifdef __CUDACC__
+#define DPS_HD __host__ __device__
+#else
+#define DPS_HD
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Fortran BLAS, as every BLAS provides it (reference, OpenBLAS, MKL) */
 extern void sgemm_(const char *, const char *, const int *, const int *, const int *, const float *, const float *, const int *, const float *, const int *, const float *, float *, const int *);
 
@@ -17,7 +28,7 @@ static inline void DpsSgemm(char ta, char tb, int m, int n, int k, float alpha, 
 }
 
 /* SiLU's sigmoid; its derivative is sigma (1 + z (1 - sigma)) */
-static inline float DpsUSigmoid(float z) { return 1.0f / (1.0f + expf(-z)); }
+DPS_HD static inline float DpsUSigmoid(float z) { return 1.0f / (1.0f + expf(-z)); }
 
 /* ---- convolution (conv.c): weight [cout][cin][k][k], bias [cout]; zero padding (k - 1) / 2 ---- */
 typedef struct {
@@ -40,6 +51,19 @@ void DpsUNormForward(int C, int HW, const float *x, const float *gamma, const fl
 /* dx = J^T dy of the map above at x (+ dx when accumulate); dy is overwritten (with gamma times the SiLU's
    derivative times dy, so that the exponentials are computed once) */
 void DpsUNormBackward(int C, int HW, const float *x, const float *gamma, const float *beta, int silu, float *dy, float *dx, int accumulate);
+
+/* GroupNorm backward at one value: g = gamma dz (dz = dy act'(z), z = gamma xhat + beta); xhat returned too */
+DPS_HD static inline float DpsUNormGrad(float x, float mean, float rstd, float gamma, float beta, int silu, float dy, float *xhat)
+{
+  const float xh = (x - mean) * rstd;
+  float       dz = dy;
+  if (silu) {
+    const float z = xh * gamma + beta, sg = DpsUSigmoid(z);
+    dz *= sg * (1.0f + z * (1.0f - sg));
+  }
+  *xhat = xh;
+  return dz * gamma;
+}
 
 /* ---- resampling (resample.c): nearest 2x upsampling, 2x2 average pooling ---- */
 void DpsUUpsampleForward(int C, int H, int W, const float *in, float *out);  /* out [C][2H][2W] */
@@ -89,4 +113,7 @@ void DpsUAttentionForward(const DpsUAttention *a, int L, const float *x, float *
 /* s1: C L floats, s2: 3 C L floats, s3: L L floats */
 void DpsUAttentionBackward(const DpsUAttention *a, int L, const float *x, const float *qkv, const float *P, const float *dout, float *dx, float *s1, float *s2, float *s3);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -51,19 +51,6 @@ void DpsUNormForward(int C, int HW, const float *x, const float *gamma, const fl
   }
 }
 
-/* g = gamma dz at one pixel; xhat returned too */
-static inline float DpsUNormGrad(float x, float mean, float rstd, float gamma, float beta, int silu, float dy, float *xhat)
-{
-  const float xh = (x - mean) * rstd;
-  float       dz = dy;
-  if (silu) {
-    const float z = xh * gamma + beta, sg = DpsUSigmoid(z);
-    dz *= sg * (1.0f + z * (1.0f - sg));
-  }
-  *xhat = xh;
-  return dz * gamma;
-}
-
 void DpsUNormBackward(int C, int HW, const float *x, const float *gamma, const float *beta, int silu, float *dy, float *dx, int accumulate)
 {
   const int    cpg = C / DPS_UNET_GROUPS;

@@ -65,6 +65,29 @@ double DpsUnetForwardFlops(const DpsUnet *net);
 
 const char *DpsUnetError(void);
 
+/* ---- the CUDA backend (cuda.cu): the network walked over a whole batch on one GPU, with cuBLAS GEMMs (im2col
+   convolutions, attention) and kernels; parameters and workspace stay on the device between calls, and the
+   caller's arrays are host arrays, copied once each way per call. Same functions and results as the CPU
+   backend, to float32 rounding (GEMM summation order differs; tests/kernels/test_unet_backends.c measures it).
+   A build without CUDA has this backend with no device: DpsUnetCudaDeviceCount() = 0 and Create fails.
+   Functions that can fail return 0 on success and nonzero otherwise; DpsUnetCudaError() says why. ---- */
+typedef struct DpsUnetCuda DpsUnetCuda;
+
+int DpsUnetCudaDeviceCount(void);
+/* Copies the parameters (filled) to device `device`; net must outlive cu. tf32: let cuBLAS use TF32 tensor
+   cores (10-bit mantissa products: faster, about 1e-3 relative error; float32 otherwise). */
+int DpsUnetCudaCreate(const DpsUnet *net, int device, int tf32, DpsUnetCuda **cu);
+void DpsUnetCudaDestroy(DpsUnetCuda *cu);
+/* as DpsUnetForward and DpsUnetVJP, without a workspace argument (the device keeps its own) */
+int DpsUnetCudaForward(DpsUnetCuda *cu, int n, const float *t, const float *x, float *out);
+int DpsUnetCudaVJP(DpsUnetCuda *cu, int n, const float *t, const float *x, const float *u, float *dx, float *out);
+/* Images the device evaluates at once: as many as the call has and the free memory holds (the workspace takes
+   at most 85% of it), or at most max (> 0; 0: no limit), e.g. where ranks share a GPU. Larger calls are split
+   into passes. GetChunk: the images per pass of the last call of that mode. */
+void DpsUnetCudaSetMaxChunk(DpsUnetCuda *cu, int max);
+int  DpsUnetCudaGetChunk(const DpsUnetCuda *cu, int vjp);
+const char *DpsUnetCudaError(void);
+
 #ifdef __cplusplus
 }
 #endif
