@@ -111,8 +111,9 @@ fails_cleanly evalexists 1 eval -input in.h5 -output good.h5 -eval_directions 20
 expect_in evalexists.log good.h5 /eval -force
 fails_cleanly evalexists2 2 eval -input in.h5 -output good.h5 -eval_directions 20
 expect_in evalexists2.log good.h5 /eval -force
-# (on 1 rank: 7 inputs on 2 ranks hit the eval deadlock of cli_eval_uneven_shards)
-dps 1 evalforce.log eval -input in.h5 -output good.h5 -eval_directions 30 -force
+# on 2 ranks, 7 inputs split 4 + 3: the uneven shards of the eval deadlock fixed in 6daf0bb, guarded here too (a
+# regression hangs and fails after DPS_CLI_TIMEOUT) beside cli_eval_uneven_shards
+dps 2 evalforce.log eval -input in.h5 -output good.h5 -eval_directions 30 -force
 "$PYTHON" -c 'import h5py, sys; sys.exit(int(h5py.File("good.h5", "r")["eval"].attrs["directions"]) != 30)' || fail "eval -force did not replace /eval"
 
 # (h) missing files
