@@ -102,19 +102,15 @@ static PetscErrorCode DpsScoreSave_GMM(DpsScore s, hid_t file)
 static PetscErrorCode DpsScoreSetUp_GMM(DpsScore s)
 {
   Score_GMM *g       = (Score_GMM *)s->data;
-  int        devices = DpsGmmCudaDeviceCount();
+  int        devices = DpsGmmCudaDeviceCount(), device;
 
   PetscFunctionBegin;
   PetscCall(PetscFree(g->work));
   if (g->cuda) DpsGmmCudaDestroy(g->cuda);
-  g->cuda    = NULL;
-  s->backend = s->requested == DPS_BACKEND_AUTO ? (devices > 0 ? DPS_BACKEND_CUDA : DPS_BACKEND_CPU) : s->requested;
+  g->cuda = NULL;
+  PetscCall(DpsScoreChooseBackend(s, devices, DpsGmmCudaError(), &device));
   if (s->backend == DPS_BACKEND_CUDA) {
-    PetscMPIInt rank;
-    PetscCheck(devices > 0, PETSC_COMM_SELF, PETSC_ERR_SUP, "-score_backend cuda: %s", DpsGmmCudaError());
-    /* one GPU per rank: ranks on a node share the devices round-robin */
-    PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
-    PetscCheck(DpsGmmCudaCreate(&g->gmm, rank % devices, &g->cuda) == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "gmm score on CUDA device %d: %s", rank % devices, DpsGmmCudaError());
+    PetscCheck(DpsGmmCudaCreate(&g->gmm, device, &g->cuda) == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "gmm score on CUDA device %d: %s", device, DpsGmmCudaError());
   } else {
     PetscCall(PetscMalloc1(DpsGmmCpuWorkspace(&g->gmm, (int)s->group), &g->work));
   }

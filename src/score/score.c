@@ -214,3 +214,23 @@ PetscErrorCode DpsScoreDestroy(DpsScore *s)
   PetscCall(PetscHeaderDestroy(s));
   PetscFunctionReturn(0);
 }
+
+PetscErrorCode DpsScoreChooseBackend(DpsScore s, int devices, const char why[], int *device)
+{
+  /* the rank on the node, as the launchers tell it (no collective: SetUp may run on one rank only) */
+  const char *const vars[] = {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"};
+  PetscMPIInt       rank = -1;
+
+  PetscFunctionBegin;
+  *device    = -1;
+  s->backend = s->requested == DPS_BACKEND_AUTO ? (devices > 0 ? DPS_BACKEND_CUDA : DPS_BACKEND_CPU) : s->requested;
+  if (s->backend != DPS_BACKEND_CUDA) PetscFunctionReturn(0);
+  PetscCheck(devices > 0, PETSC_COMM_SELF, PETSC_ERR_SUP, "-score_backend cuda: %s", why);
+  for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]) && rank < 0; i++) {
+    const char *v = getenv(vars[i]);
+    if (v && *v) rank = (PetscMPIInt)atoi(v);
+  }
+  if (rank < 0) PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  *device = rank % devices;
+  PetscFunctionReturn(0);
+}

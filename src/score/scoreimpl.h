@@ -25,4 +25,9 @@ struct _p_DpsScore {
   PetscBool       setupcalled;
   void           *data;
 };
+
+/* The backend a type's SetUp uses (auto: CUDA when `devices` > 0) and, for CUDA, the device of this rank: the
+   ranks of a node take the node's devices round-robin by their rank on the node. Fails for cuda without a
+   device, with `why` (the backend's reason) in the message. */
+PETSC_INTERN PetscErrorCode DpsScoreChooseBackend(DpsScore, int devices, const char why[], int *device);
 #endif

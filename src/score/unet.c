@@ -19,6 +19,10 @@ typedef struct {
   PetscInt   cap;
   PetscReal *v; /* the v half of the last DpsScoreEps: [nv][din] */
   PetscInt   nv, vcap;
+  /* the CUDA backend */
+  DpsUnetCuda *cuda;
+  PetscBool    tf32;          /* -score_unet_tf32 */
+  PetscInt     device_images; /* -score_unet_device_images: images per device pass at most, 0: as many as fit */
 } Score_UNet;
 
 /* ------------------------------------------------------------------------------------------------------------ */
@@ -231,6 +235,8 @@ static PetscErrorCode DpsScoreUNetLoadGroup(DpsScore s, hid_t file, const char f
     DpsUnetDestroy(net);
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_SUP, "%s: the unet has %d input and %d output channels: expected eps (as many) or eps and v (twice as many, learned sigma)", fname, c->in_channels, c->out_channels);
   }
+  DpsUnetCudaDestroy(u->cuda); /* it refers to the old network */
+  u->cuda = NULL;
   DpsUnetDestroy(u->net);
   u->net  = net;
   u->din  = (PetscInt)c->in_channels * c->image_size * c->image_size;
@@ -299,6 +305,8 @@ static PetscErrorCode DpsScoreSetFromOptions_UNet(DpsScore s, PetscOptionItems *
   PetscCall(PetscStrncpy(weights, u->source, sizeof(weights)));
   PetscOptionsHeadBegin(PetscOptionsObject, "UNet score (guided-diffusion)");
   PetscCall(PetscOptionsString("-score_unet_weights", "HDF5 weights file (tools/convert_checkpoint.py); default: the input file's /prior", "DpsScoreUNetSetWeights", weights, weights, sizeof(weights), &set));
+  PetscCall(PetscOptionsBool("-score_unet_tf32", "CUDA backend: let cuBLAS use TF32 tensor cores (faster, about 1e-3 relative error)", "", u->tf32, &u->tf32, NULL));
+  PetscCall(PetscOptionsBoundedInt("-score_unet_device_images", "CUDA backend: images per device pass at most (0: as many as fit in 85% of the free memory)", "", u->device_images, &u->device_images, NULL, 0));
   PetscOptionsHeadEnd();
   if (set && strcmp(weights, u->source)) PetscCall(DpsScoreUNetSetWeights(s, weights));
   PetscFunctionReturn(0);
@@ -306,9 +314,18 @@ static PetscErrorCode DpsScoreSetFromOptions_UNet(DpsScore s, PetscOptionItems *
 
 static PetscErrorCode DpsScoreSetUp_UNet(DpsScore s)
 {
+  Score_UNet *u       = (Score_UNet *)s->data;
+  int         devices = DpsUnetCudaDeviceCount(), device;
+
   PetscFunctionBegin;
-  PetscCheck(s->requested != DPS_BACKEND_CUDA, PETSC_COMM_SELF, PETSC_ERR_SUP, "-score_backend cuda: the unet score has no CUDA backend yet; use -score_backend cpu or auto");
-  s->backend = DPS_BACKEND_CPU;
+  DpsUnetCudaDestroy(u->cuda);
+  u->cuda = NULL;
+  PetscCall(DpsScoreChooseBackend(s, devices, DpsUnetCudaError(), &device));
+  if (s->backend == DPS_BACKEND_CUDA) {
+    PetscCheck(DpsUnetCudaCreate(u->net, device, (int)u->tf32, &u->cuda) == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "unet score on CUDA device %d: %s", device, DpsUnetCudaError());
+    DpsUnetCudaSetMaxChunk(u->cuda, (int)u->device_images);
+  }
+  PetscCall(PetscInfo(s, "unet score from %s on %s%s\n", u->source, DpsScoreBackends[s->backend], s->backend == DPS_BACKEND_CUDA && u->tf32 ? " (TF32)" : ""));
   PetscFunctionReturn(0);
 }
 
@@ -320,7 +337,7 @@ static PetscErrorCode DpsScoreUNetReserve(DpsScore s, PetscInt n, int vjp)
 
   PetscFunctionBegin;
   PetscCheck(u->net, PETSC_COMM_SELF, PETSC_ERR_ORDER, "the unet score has no network: load it first");
-  if (need > u->worksize) {
+  if (!u->cuda && need > u->worksize) {
     PetscCall(PetscFree(u->work));
     PetscCall(PetscMalloc1(need, &u->work));
     u->worksize = need;
@@ -351,7 +368,8 @@ static PetscErrorCode DpsScoreEps_UNet(DpsScore s, PetscInt n, PetscInt t, Petsc
   PetscFunctionBegin;
   PetscCall(DpsScoreUNetReserve(s, n, 0));
   PetscCall(DpsScoreUNetInputs(s, n, t, x));
-  PetscCheck(!DpsUnetForward(u->net, (int)n, u->tf, u->xf, u->of, u->work), PETSC_COMM_SELF, PETSC_ERR_LIB, "unet forward: %s", DpsUnetError());
+  if (u->cuda) PetscCheck(!DpsUnetCudaForward(u->cuda, (int)n, u->tf, u->xf, u->of), PETSC_COMM_SELF, PETSC_ERR_LIB, "unet forward on CUDA: %s", DpsUnetCudaError());
+  else PetscCheck(!DpsUnetForward(u->net, (int)n, u->tf, u->xf, u->of, u->work), PETSC_COMM_SELF, PETSC_ERR_LIB, "unet forward: %s", DpsUnetError());
   if (dv && n > u->vcap) {
     PetscCall(PetscFree(u->v));
     PetscCall(PetscMalloc1(n * dv, &u->v));
@@ -381,7 +399,8 @@ static PetscErrorCode DpsScoreVJP_UNet(DpsScore s, PetscInt n, PetscInt t, Petsc
     for (PetscInt e = u->din; e < u->dout; e++) ui[e] = 0.0f;
   }
   /* dx lands in of, free here (dout >= din) */
-  PetscCheck(!DpsUnetVJP(u->net, (int)n, u->tf, u->xf, u->uf, u->of, NULL, u->work), PETSC_COMM_SELF, PETSC_ERR_LIB, "unet VJP: %s", DpsUnetError());
+  if (u->cuda) PetscCheck(!DpsUnetCudaVJP(u->cuda, (int)n, u->tf, u->xf, u->uf, u->of, NULL), PETSC_COMM_SELF, PETSC_ERR_LIB, "unet VJP on CUDA: %s", DpsUnetCudaError());
+  else PetscCheck(!DpsUnetVJP(u->net, (int)n, u->tf, u->xf, u->uf, u->of, NULL, u->work), PETSC_COMM_SELF, PETSC_ERR_LIB, "unet VJP: %s", DpsUnetError());
   for (PetscInt i = 0; i < n * u->din; i++) out[i] = u->of[i];
   PetscCall(PetscLogFlops(4.0 * n * DpsUnetForwardFlops(u->net))); /* forward, then the adjoint of every linear map */
   PetscFunctionReturn(0);
@@ -401,6 +420,8 @@ static PetscErrorCode DpsScoreView_UNet(DpsScore s, PetscViewer viewer)
   if (!u->net) PetscFunctionReturn(0);
   PetscCall(PetscViewerASCIIPrintf(viewer, "guided-diffusion UNet from %s: %zu parameters, %.3g GFLOP per image forward, %s output\n", u->source, DpsUnetGetParameterSize(u->net), 2e-9 * DpsUnetForwardFlops(u->net),
                                    u->dout == 2 * u->din ? "eps and v (learned sigma)" : "eps"));
+  if (u->cuda && u->device_images) PetscCall(PetscViewerASCIIPrintf(viewer, "on the GPU: %s GEMMs, at most %" PetscInt_FMT " images per device pass\n", u->tf32 ? "TF32" : "float32", u->device_images));
+  else if (u->cuda) PetscCall(PetscViewerASCIIPrintf(viewer, "on the GPU: %s GEMMs, as many images per device pass as fit\n", u->tf32 ? "TF32" : "float32"));
   PetscFunctionReturn(0);
 }
 
@@ -409,6 +430,7 @@ static PetscErrorCode DpsScoreDestroy_UNet(DpsScore s)
   Score_UNet *u = (Score_UNet *)s->data;
 
   PetscFunctionBegin;
+  DpsUnetCudaDestroy(u->cuda);
   DpsUnetDestroy(u->net);
   PetscCall(PetscFree(u->work));
   PetscCall(PetscFree4(u->xf, u->of, u->uf, u->tf));
