@@ -5,11 +5,13 @@
    and a batch split into several device passes.
    The CPU backend is itself checked against PyTorch (tests/unet), so this closes the chain to PyTorch.
 
-   test_unet_backends cuda [tf32]: on a GPU (exits 77, skipped, where there is none). Built as
+   test_unet_backends cuda [tf32] [ffhq]: on a GPU (exits 77, skipped, where there is none). Built as
    test_unet_backends_emulated, the same CUDA source runs on the host (tests/kernels/cuda_emulation.h), and the
    test also requires that no copy or GEMM operand strayed outside the device allocations and that every device
    allocation was freed. Tolerances: relative 2-norm error per image 1e-4 in float32 (the backends differ only
-   in summation order: GEMMs, GroupNorm statistics, the embedding MLP), 3e-2 with TF32 (10-bit products). */
+   in summation order: GEMMs, GroupNorm statistics, the embedding MLP), 3e-2 with TF32 (10-bit products).
+   With ffhq, only DPS's ffhq_10m.pt architecture at full size (256 px, 93.6M parameters), 2 images: slow on
+   the CPU side (about a minute), so a test of its own. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,7 +125,7 @@ static void RunConfig(const TestConfig *tc, int tf32, int n)
       Check("VJP", tc->name, n, din, dgpu, dcpu, tol);
       Check("VJP out", tc->name, n, dout, vout, ocpu, tol);
     }
-    printf("  %-10s images per device pass: forward %d, VJP %d\n", tc->name, DpsUnetCudaGetChunk(cu, 0), DpsUnetCudaGetChunk(cu, 1));
+    printf("  %-10s images per device pass: forward %d, VJP %d; device memory %.1f MB\n", tc->name, DpsUnetCudaGetChunk(cu, 0), DpsUnetCudaGetChunk(cu, 1), DpsUnetCudaGetMemory(cu) / 1048576.0);
     /* the batch in passes of at most 2 images */
     DpsUnetCudaSetMaxChunk(cu, 2);
     if (DpsUnetCudaForward(cu, n, t, x, ogpu) || DpsUnetCudaVJP(cu, n, t, x, u, dgpu, NULL)) {
@@ -162,7 +164,7 @@ static void RunConfig(const TestConfig *tc, int tf32, int n)
 
 int main(int argc, char **argv)
 {
-  const int  tf32 = argc > 2 && !strcmp(argv[2], "tf32");
+  int        tf32 = 0;
   TestConfig configs[] = {
     /* ffhq_10m's blocks at toy size: learned sigma, scale-shift, resblock up/down, head channels, attention at two levels */
     {"ffhq-like", {.image_size = 16, .in_channels = 3, .model_channels = 32, .out_channels = 6, .num_res_blocks = 1, .nlevels = 3, .channel_mult = {1, 1, 2}, .nattention = 2, .attention_ds = {2, 4}, .num_heads = 4, .num_head_channels = 16, .num_heads_upsample = -1, .use_scale_shift_norm = 1, .resblock_updown = 1, .conv_resample = 1}},
@@ -172,10 +174,19 @@ int main(int argc, char **argv)
     {"noconv", {.image_size = 8, .in_channels = 2, .model_channels = 32, .out_channels = 4, .num_res_blocks = 1, .nlevels = 2, .channel_mult = {1, 2}, .nattention = 1, .attention_ds = {1}, .num_heads = 1, .num_head_channels = -1, .num_heads_upsample = -1, .use_scale_shift_norm = 1, .resblock_updown = 0, .conv_resample = 0}},
     /* the shipped Fashion-MNIST prior's architecture (configs/models/fmnist32.yaml) */
     {"fmnist32", {.image_size = 32, .in_channels = 1, .model_channels = 32, .out_channels = 1, .num_res_blocks = 1, .nlevels = 3, .channel_mult = {1, 2, 2}, .nattention = 1, .attention_ds = {4}, .num_heads = 1, .num_head_channels = 32, .num_heads_upsample = -1, .use_scale_shift_norm = 1, .resblock_updown = 1, .conv_resample = 1}},
+    /* ffhq_10m.pt (docs/models.md) */
+    {"ffhq", {.image_size = 256, .in_channels = 3, .model_channels = 128, .out_channels = 6, .num_res_blocks = 1, .nlevels = 6, .channel_mult = {1, 1, 2, 2, 4, 4}, .nattention = 1, .attention_ds = {16}, .num_heads = 4, .num_head_channels = 64, .num_heads_upsample = -1, .use_scale_shift_norm = 1, .resblock_updown = 1, .conv_resample = 1}},
   };
+  const size_t nconfigs = sizeof(configs) / sizeof(configs[0]);
+  int          ffhq     = 0;
 
+  for (int a = 2; a < argc; a++) {
+    if (!strcmp(argv[a], "tf32")) tf32 = 1;
+    else if (!strcmp(argv[a], "ffhq")) ffhq = 1;
+    else argc = 0;
+  }
   if (argc < 2 || strcmp(argv[1], "cuda")) {
-    fprintf(stderr, "usage: %s cuda [tf32]\n", argv[0]);
+    fprintf(stderr, "usage: %s cuda [tf32] [ffhq]\n", argv[0]);
     return 2;
   }
   if (DpsUnetCudaDeviceCount() < 1) {
@@ -183,7 +194,9 @@ int main(int argc, char **argv)
     return 77;
   }
   printf("UNet CUDA backend against the CPU backend%s\n", tf32 ? " (TF32)" : "");
-  for (size_t k = 0; k < sizeof(configs) / sizeof(configs[0]); k++) RunConfig(&configs[k], tf32, 5);
+  if (ffhq) RunConfig(&configs[nconfigs - 1], tf32, 2);
+  else
+    for (size_t k = 0; k + 1 < nconfigs; k++) RunConfig(&configs[k], tf32, 5);
 #ifdef DPS_TEST_EMULATED
   {
     /* a device without room for one image: a clear error, not a crash (the emulation's free memory is set) */

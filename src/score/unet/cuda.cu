@@ -877,6 +877,8 @@ extern "C" int DpsUnetCudaDeviceCount(void) { return DpsCudaCountDevices(); }
 
 extern "C" int DpsUnetCudaGetChunk(const DpsUnetCuda *cu, int vjp) { return cu ? cu->lastchunk[vjp ? 1 : 0] : 0; }
 
+extern "C" size_t DpsUnetCudaGetMemory(const DpsUnetCuda *cu) { return cu ? cu->blockbytes + sizeof(float) * cu->net->nfloats : 0; }
+
 extern "C" void DpsUnetCudaSetMaxChunk(DpsUnetCuda *cu, int max) { cu->maxchunk = max > 0 ? max : 0; }
 
 static int DpsCudaSetUp(DpsUnetCuda *cu)

@@ -25,4 +25,6 @@ void DpsUnetCudaSetMaxChunk(DpsUnetCuda *cu, int max) { (void)cu; }
 
 int DpsUnetCudaGetChunk(const DpsUnetCuda *cu, int vjp) { return 0; }
 
+size_t DpsUnetCudaGetMemory(const DpsUnetCuda *cu) { return 0; }
+
 const char *DpsUnetCudaError(void) { return dps_no_cuda; }

@@ -86,6 +86,8 @@ int DpsUnetCudaVJP(DpsUnetCuda *cu, int n, const float *t, const float *x, const
    into passes. GetChunk: the images per pass of the last call of that mode. */
 void DpsUnetCudaSetMaxChunk(DpsUnetCuda *cu, int max);
 int  DpsUnetCudaGetChunk(const DpsUnetCuda *cu, int vjp);
+/* bytes of device memory held: parameters and workspace */
+size_t DpsUnetCudaGetMemory(const DpsUnetCuda *cu);
 const char *DpsUnetCudaError(void);
 
 #ifdef __cplusplus
