@@ -6,8 +6,8 @@
    - GEMMs are cuBLAS (strided-batched over images, and over images x heads in attention), float32, or TF32
      tensor cores when asked; convolutions are im2col over groups of images + GEMM, their adjoints GEMM + a
      gathering col2im (each input pixel sums its own column entries: no atomics, a fixed order);
-   - GroupNorm statistics are double sums in two kernels: fixed chunks of each group, then the chunks in order,
-     so that every sum has a fixed order (no atomics: the same input gives the same bits on a given GPU).
+   - GroupNorm statistics are double sums in two kernels: strided chunks of each group (their number a function
+     of the group size), then the chunks in order, so that every sum has a fixed order (no atomics).
    Every kernel is a grid-stride loop over its outputs, with no shared memory and no synchronisation inside: a
    thread's outputs depend only on inputs that an earlier kernel finished. That keeps the kernels simple and lets
    tests/kernels/cuda_emulation.h run this file on a machine without a GPU (where CI tests it).
@@ -24,7 +24,7 @@
 #include "score/cuda_check.h"
 
 #define DPS_THREADS     256
-#define DPS_NORM_CHUNKS 64                 /* partial sums per GroupNorm group */
+#define DPS_NORM_CHUNKS 1024               /* partial sums per GroupNorm group at most (DpsNormChunks) */
 #define DPS_COL_TARGET  ((size_t)1 << 27)  /* floats of im2col buffer (512 MB) a convolution groups images into */
 #define DPS_ALIGN       64                 /* floats: every workspace region starts on a 256-byte boundary */
 
@@ -223,29 +223,38 @@ __global__ void DpsCol2imKernel(size_t total, int cin, int H, int W, int k, int 
 
 /* ---- GroupNorm (norm.c); a group is gsize = C / 32 H W contiguous values, group index i 32 + g ---- */
 
-/* part[grp][c] = sum of x (mean NULL) or of (x - mean[grp])^2 over the group's values c, c + NCH, ... */
-__global__ void DpsNormPartialKernel(size_t total, size_t gsize, const float *x, const double *mean, double *part)
+/* Partial sums per group: nch of them (a function of the group size only, so results never depend on the batch),
+   about 512 values each, that enough threads stream the tensor; chunk c sums values c, c + nch, ... (the
+   threads of a warp read consecutive values) */
+static int DpsNormChunks(size_t gsize)
+{
+  size_t c = gsize / 512;
+  return c < 1 ? 1 : c > DPS_NORM_CHUNKS ? DPS_NORM_CHUNKS : (int)c;
+}
+
+/* part[grp][c] = sum of x (mean NULL) or of (x - mean[grp])^2 over chunk c of the group's values */
+__global__ void DpsNormPartialKernel(size_t total, int nch, size_t gsize, const float *x, const double *mean, double *part)
 {
   DPS_FOR(e, total)
   {
-    const size_t grp = e / DPS_NORM_CHUNKS;
+    const size_t grp = e / nch;
     const float *xg  = x + grp * gsize;
     double       s   = 0.0;
     if (!mean)
-      for (size_t q = e % DPS_NORM_CHUNKS; q < gsize; q += DPS_NORM_CHUNKS) s += xg[q];
+      for (size_t q = e % nch; q < gsize; q += nch) s += xg[q];
     else
-      for (size_t q = e % DPS_NORM_CHUNKS; q < gsize; q += DPS_NORM_CHUNKS) s += ((double)xg[q] - mean[grp]) * ((double)xg[q] - mean[grp]);
+      for (size_t q = e % nch; q < gsize; q += nch) s += ((double)xg[q] - mean[grp]) * ((double)xg[q] - mean[grp]);
     part[e] = s;
   }
 }
 
 /* the chunks in order: the mean (meanf NULL), or the reciprocal standard deviation and the float mean */
-__global__ void DpsNormFinishKernel(size_t ngroups, size_t gsize, const double *part, double *mean, float *meanf, float *rstd)
+__global__ void DpsNormFinishKernel(size_t ngroups, int nch, size_t gsize, const double *part, double *mean, float *meanf, float *rstd)
 {
   DPS_FOR(grp, ngroups)
   {
     double s = 0.0;
-    for (int c = 0; c < DPS_NORM_CHUNKS; c++) s += part[grp * DPS_NORM_CHUNKS + c];
+    for (int c = 0; c < nch; c++) s += part[grp * nch + c];
     if (!meanf) mean[grp] = s / (double)gsize;
     else {
       meanf[grp] = (float)mean[grp];
@@ -267,14 +276,14 @@ __global__ void DpsNormApplyKernel(size_t total, int C, size_t HW, const float *
 }
 
 /* backward, pass 1: dy <- g = gamma dz, and per chunk the sums of g and g xhat */
-__global__ void DpsNormGradPartialKernel(size_t total, int C, size_t HW, const float *x, const float *mean, const float *rstd, const float *gamma, const float *beta, int gs, int silu, float *dy, double *part)
+__global__ void DpsNormGradPartialKernel(size_t total, int nch, int C, size_t HW, const float *x, const float *mean, const float *rstd, const float *gamma, const float *beta, int gs, int silu, float *dy, double *part)
 {
   DPS_FOR(e, total)
   {
-    const size_t grp = e / DPS_NORM_CHUNKS, gsize = (size_t)(C / DPS_UNET_GROUPS) * HW, i = grp / DPS_UNET_GROUPS;
+    const size_t grp = e / nch, gsize = (size_t)(C / DPS_UNET_GROUPS) * HW, i = grp / DPS_UNET_GROUPS;
     const size_t c0 = (grp % DPS_UNET_GROUPS) * (C / DPS_UNET_GROUPS);
     double       sg = 0.0, sgx = 0.0;
-    for (size_t q = e % DPS_NORM_CHUNKS; q < gsize; q += DPS_NORM_CHUNKS) {
+    for (size_t q = e % nch; q < gsize; q += nch) {
       const size_t idx = grp * gsize + q, c = c0 + q / HW;
       float        xh;
       const float  g = DpsUNormGrad(x[idx], mean[grp], rstd[grp], gamma[i * gs + c], beta[i * gs + c], silu, dy[idx], &xh);
@@ -287,14 +296,14 @@ __global__ void DpsNormGradPartialKernel(size_t total, int C, size_t HW, const f
   }
 }
 
-__global__ void DpsNormGradFinishKernel(size_t ngroups, size_t gsize, const double *part, float *mg, float *mgx)
+__global__ void DpsNormGradFinishKernel(size_t ngroups, int nch, size_t gsize, const double *part, float *mg, float *mgx)
 {
   DPS_FOR(grp, ngroups)
   {
     double sg = 0.0, sgx = 0.0;
-    for (int c = 0; c < DPS_NORM_CHUNKS; c++) {
-      sg += part[2 * (grp * DPS_NORM_CHUNKS + c)];
-      sgx += part[2 * (grp * DPS_NORM_CHUNKS + c) + 1];
+    for (int c = 0; c < nch; c++) {
+      sg += part[2 * (grp * nch + c)];
+      sgx += part[2 * (grp * nch + c) + 1];
     }
     mg[grp]  = (float)(sg / (double)gsize);
     mgx[grp] = (float)(sgx / (double)gsize);
@@ -357,7 +366,7 @@ struct DpsUnetCuda {
   int            lastchunk[2]; /* images in the first pass of the last call, per mode */
   /* carved */
   int     chunk;
-  double *part, *mean;                     /* GroupNorm partial sums [chunk 32 NCH 2], means [chunk 32] */
+  double *part, *mean;                     /* GroupNorm partial sums [chunk 32 DPS_NORM_CHUNKS 2], means [chunk 32] */
   float  *meanf, *rstd, *mg, *mgx;         /* [chunk 32] */
   float  *base, *s1, *s2, *s3buf, *col;    /* tensors and saved internals; scratch */
   float  *vec, *emb, *semb, *tmp;          /* [chunk net->vec], [chunk 4 mc] x 2, [chunk 8 mc] */
@@ -540,10 +549,11 @@ static int DpsCudaConvBackward(DpsUnetCuda *cu, const DpsUConv *c, int n, int H,
 static int DpsCudaNormStats(DpsUnetCuda *cu, int n, int C, size_t HW, const float *x)
 {
   const size_t ng = (size_t)n * DPS_UNET_GROUPS, gsize = (size_t)(C / DPS_UNET_GROUPS) * HW;
-  DPS_RUN(DpsNormPartialKernel, ng * DPS_NORM_CHUNKS, ng * DPS_NORM_CHUNKS, gsize, x, (const double *)NULL, cu->part);
-  DPS_RUN(DpsNormFinishKernel, ng, ng, gsize, cu->part, cu->mean, (float *)NULL, (float *)NULL);
-  DPS_RUN(DpsNormPartialKernel, ng * DPS_NORM_CHUNKS, ng * DPS_NORM_CHUNKS, gsize, x, cu->mean, cu->part);
-  DPS_RUN(DpsNormFinishKernel, ng, ng, gsize, cu->part, cu->mean, cu->meanf, cu->rstd);
+  const int    nch = DpsNormChunks(gsize);
+  DPS_RUN(DpsNormPartialKernel, ng * nch, ng * nch, nch, gsize, x, (const double *)NULL, cu->part);
+  DPS_RUN(DpsNormFinishKernel, ng, ng, nch, gsize, cu->part, cu->mean, (float *)NULL, (float *)NULL);
+  DPS_RUN(DpsNormPartialKernel, ng * nch, ng * nch, nch, gsize, x, cu->mean, cu->part);
+  DPS_RUN(DpsNormFinishKernel, ng, ng, nch, gsize, cu->part, cu->mean, cu->meanf, cu->rstd);
   return 0;
 }
 
@@ -560,9 +570,10 @@ static int DpsCudaNormForward(DpsUnetCuda *cu, int n, int C, size_t HW, const fl
 static int DpsCudaNormBackward(DpsUnetCuda *cu, int n, int C, size_t HW, const float *x, const float *gamma, const float *beta, int gs, int silu, float *dy, float *dx, int accumulate)
 {
   const size_t ng = (size_t)n * DPS_UNET_GROUPS, gsize = (size_t)(C / DPS_UNET_GROUPS) * HW, tot = (size_t)n * C * HW;
+  const int    nch = DpsNormChunks(gsize);
   DPS_TRY(DpsCudaNormStats(cu, n, C, HW, x));
-  DPS_RUN(DpsNormGradPartialKernel, ng * DPS_NORM_CHUNKS, ng * DPS_NORM_CHUNKS, C, HW, x, cu->meanf, cu->rstd, gamma, beta, gs, silu, dy, cu->part);
-  DPS_RUN(DpsNormGradFinishKernel, ng, ng, gsize, cu->part, cu->mg, cu->mgx);
+  DPS_RUN(DpsNormGradPartialKernel, ng * nch, ng * nch, nch, C, HW, x, cu->meanf, cu->rstd, gamma, beta, gs, silu, dy, cu->part);
+  DPS_RUN(DpsNormGradFinishKernel, ng, ng, nch, gsize, cu->part, cu->mg, cu->mgx);
   DPS_RUN(DpsNormGradApplyKernel, tot, tot, C, HW, x, cu->meanf, cu->rstd, dy, cu->mg, cu->mgx, accumulate, dx);
   return 0;
 }
@@ -860,7 +871,7 @@ extern "C" int DpsUnetCudaVJP(DpsUnetCuda *cu, int n, const float *t, const floa
       if (j && net->isskip[j]) {
         const float *gs = cu->gskip;
         const size_t size = (size_t)m * net->skipsize[net->isskip[j] - 1];
-        for (int k = 0; k < net->isskip[j] - 1; k++) gs += (size_t)m * net->skipsize[k];
+        for (int k = 0; k < net->isskip[j] - 1; k++) gs += (size_t)cu->chunk * net->skipsize[k]; /* as DpsCudaOpBackward */
         DPS_RUN(DpsAddKernel, size, size, gs, g);
       }
     }
