@@ -1,5 +1,8 @@
-/* Error reporting of the CUDA backends (gmm_cuda.cu, unet/cuda.cu): each translation unit keeps the last
-   failure of the calling thread, with the failing call's name, and its functions return the nonzero status. */
+/* What the CUDA backends (gmm_cuda.cu, unet/cuda.cu) share: error reporting (each translation unit keeps the
+   last failure of the calling thread, with the failing call's name; its functions return the nonzero status) and
+   the kernel style. Every kernel is a grid-stride loop over its outputs (DPS_FOR) with no shared memory and no
+   synchronisation inside; launched as DPS_LAUNCH(kernel, n, stream)(args). That keeps kernels simple and lets
+   tests/kernels/cuda_emulation.h run the backends on a machine without a GPU, where CI tests them. */
 #ifndef DPSOLVE_CUDA_CHECK_H
 #define DPSOLVE_CUDA_CHECK_H
 
@@ -67,5 +70,26 @@ static int DpsCudaCountDevices(void)
   if (count == 0) DpsCudaSetError("no CUDA device: cudaGetDeviceCount found none");
   return count;
 }
+
+#define DPS_THREADS 256
+#ifdef DPS_CUDA_EMULATION
+#define DPS_LAUNCH(kernel, n, stream) kernel
+#else
+/* enough blocks for one output per thread, up to 2^20 blocks (the loop strides over the rest) */
+static unsigned DpsBlocks(size_t n)
+{
+  size_t b = (n + DPS_THREADS - 1) / DPS_THREADS;
+  return (unsigned)(b < 1 ? 1 : b > ((size_t)1 << 20) ? (size_t)1 << 20 : b);
+}
+#define DPS_LAUNCH(kernel, n, stream) kernel<<<DpsBlocks(n), DPS_THREADS, 0, stream>>>
+#endif
+/* a kernel's loop over its n outputs */
+#define DPS_FOR(i, n) for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (size_t)(n); i += (size_t)blockDim.x * gridDim.x)
+/* launch kernel over n outputs on stream, and check the launch */
+#define DPS_RUN_ON(stream, kernel, n, ...) \
+  do { \
+    DPS_LAUNCH(kernel, n, stream)(__VA_ARGS__); \
+    DPS_LAUNCHED(#kernel); \
+  } while (0)
 
 #endif

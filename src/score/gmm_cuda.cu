@@ -7,14 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef DPS_CUDA_EMULATION
 #include <cuda_runtime.h>
 #include <cublas_v2.h>
+#endif
 #include "gmm_kernels.h"
 #include "cuda_check.h"
 
 #define DPS_TWO_PI 6.283185307179586476925286766559
-/* A multiple of the warp size, as the reductions below assume; d is at most a few thousand, K about 25. */
-#define DPS_THREADS 256
 
 struct DpsGmmCuda {
   int            K, d, device;
@@ -34,120 +34,78 @@ struct DpsGmmCuda {
 };
 
 /* ------------------------------------------------------------------------------------------------------------ */
-/* Kernels: one block per row; rows are long (d) and K is short, so the block strides over both. */
-
-struct DpsSum {
-  __device__ double operator()(double a, double b) const { return a + b; }
-};
-struct DpsMax {
-  __device__ double operator()(double a, double b) const { return fmax(a, b); }
-};
-
-/* Reduce one value per thread over the block; every thread gets the result. */
-template <class Op>
-__device__ double DpsBlockReduce(double v, Op op, double identity)
-{
-  __shared__ double partial[32], result;
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
-
-  for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_down_sync(0xffffffffu, v, o));
-  __syncthreads(); /* a previous reduction may still be reading partial[] and result */
-  if (lane == 0) partial[warp] = v;
-  __syncthreads();
-  if (warp == 0) {
-    v = lane < nwarps ? partial[lane] : identity;
-    for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_down_sync(0xffffffffu, v, o));
-    if (lane == 0) result = v;
-  }
-  __syncthreads();
-  return result;
-}
+/* Kernels (cuda_check.h's style): per-row ones with one thread per row (K is about 25 and d at most a few
+   thousand: the GEMMs carry the work), elementwise ones with one thread per value. */
 
 __device__ inline double DpsNoise(double abar, double var) { return abar * var + 1.0 - abar; }
 
 /* Responsibilities from the dots x.mu_k: the softmax subtracts the row's largest logit so that exp never
    overflows and the largest term is exactly 1. Also the row sum of r / u, which multiplies x in gbar. */
-__global__ void DpsResponsibilitiesKernel(int K, int d, double abar, const double *logw, const double *var, const double *musq, const double *x, const double *dots, double *r, double *ru, double *sru)
+__global__ void DpsResponsibilitiesKernel(size_t nrows, int K, int d, double abar, const double *logw, const double *var, const double *musq, const double *x, const double *dots, double *r, double *ru, double *sru)
 {
-  const size_t  i  = blockIdx.x;
-  const double *xi = x + i * d, *Di = dots + i * K;
-  double       *ri = r + i * K, *rui = ru + i * K;
-  const double  s  = sqrt(abar);
-  double        xx = 0.0, lmax = -INFINITY, total = 0.0, sum_ru = 0.0;
+  DPS_FOR(i, nrows)
+  {
+    const double *xi = x + i * d, *Di = dots + i * K;
+    double       *ri = r + i * K, *rui = ru + i * K;
+    const double  s  = sqrt(abar);
+    double        xx = 0.0, lmax = -INFINITY, total = 0.0, sum_ru = 0.0;
 
-  for (int j = threadIdx.x; j < d; j += blockDim.x) xx += xi[j] * xi[j];
-  xx = DpsBlockReduce(xx, DpsSum(), 0.0);
-  /* each thread only revisits its own k, so ri needs no synchronisation between the passes */
-  for (int k = threadIdx.x; k < K; k += blockDim.x) {
-    double u    = DpsNoise(abar, var[k]);
-    double dist = xx - 2.0 * s * Di[k] + abar * musq[k];
-    double l    = logw[k] - 0.5 * d * log(DPS_TWO_PI * u) - 0.5 * dist / u;
-    ri[k]       = l;
-    lmax        = fmax(lmax, l);
+    for (int j = 0; j < d; j++) xx += xi[j] * xi[j];
+    for (int k = 0; k < K; k++) {
+      double u    = DpsNoise(abar, var[k]);
+      double dist = xx - 2.0 * s * Di[k] + abar * musq[k];
+      double l    = logw[k] - 0.5 * d * log(DPS_TWO_PI * u) - 0.5 * dist / u;
+      ri[k]       = l;
+      lmax        = fmax(lmax, l);
+    }
+    for (int k = 0; k < K; k++) total += (ri[k] = exp(ri[k] - lmax));
+    for (int k = 0; k < K; k++) {
+      ri[k] /= total;
+      rui[k] = ri[k] / DpsNoise(abar, var[k]);
+      sum_ru += rui[k];
+    }
+    sru[i] = sum_ru;
   }
-  lmax = DpsBlockReduce(lmax, DpsMax(), -INFINITY);
-  for (int k = threadIdx.x; k < K; k += blockDim.x) total += (ri[k] = exp(ri[k] - lmax));
-  total = DpsBlockReduce(total, DpsSum(), 0.0);
-  for (int k = threadIdx.x; k < K; k += blockDim.x) {
-    ri[k] /= total;
-    rui[k] = ri[k] / DpsNoise(abar, var[k]);
-    sum_ru += rui[k];
-  }
-  sum_ru = DpsBlockReduce(sum_ru, DpsSum(), 0.0);
-  if (threadIdx.x == 0) sru[i] = sum_ru;
 }
 
-/* In place: gbar = x sum_k ru_k - sqrt(abar) (ru mu), then eps = sqrt(1 - abar) gbar. */
-__global__ void DpsEpsKernel(int d, double abar, const double *x, const double *sru, double *gbar)
+/* In place on gbar = ru mu: gbar = x sum_k ru_k - sqrt(abar) (ru mu), times scale (sqrt(1 - abar) gives eps) */
+__global__ void DpsGbarKernel(size_t total, int d, double abar, double scale, const double *x, const double *sru, double *gbar)
 {
-  const size_t  i  = blockIdx.x;
-  const double *xi = x + i * d;
-  double       *gi = gbar + i * d;
-  const double  s = sqrt(abar), c = sqrt(1.0 - abar), sr = sru[i];
-
-  for (int j = threadIdx.x; j < d; j += blockDim.x) gi[j] = c * (xi[j] * sr - s * gi[j]);
+  DPS_FOR(e, total) gbar[e] = scale * (x[e] * sru[e / d] - sqrt(abar) * gbar[e]);
 }
 
-/* Finishes gbar in place (as DpsEpsKernel, unscaled) and forms, with gv_k = g_k . v = (x.v - s mu_k.v) / u_k,
-   the coefficients C_k = r_k gv_k / u_k of sum_k r_k g_k (g_k . v) = x sum_k C_k - s C mu,
-   their row sum, and gbar . v = sum_k r_k gv_k. */
-__global__ void DpsJvpCoefKernel(int K, int d, double abar, const double *var, const double *x, const double *v, const double *vdots, const double *r, const double *sru, double *gbar, double *coef, double *scoef, double *gbarv)
+/* With gv_k = g_k . v = (x.v - s mu_k.v) / u_k, the coefficients C_k = r_k gv_k / u_k of
+   sum_k r_k g_k (g_k . v) = x sum_k C_k - s C mu, their row sum, and gbar . v = sum_k r_k gv_k. */
+__global__ void DpsJvpCoefKernel(size_t nrows, int K, int d, double abar, const double *var, const double *x, const double *v, const double *vdots, const double *r, double *coef, double *scoef, double *gbarv)
 {
-  const size_t  i  = blockIdx.x;
-  const double *xi = x + i * d, *vi = v + i * d, *Dvi = vdots + i * K, *ri = r + i * K;
-  double       *gi = gbar + i * d, *Ci = coef + i * K;
-  const double  s  = sqrt(abar), sr = sru[i];
-  double        xv = 0.0, sum_c = 0.0, sum_rgv = 0.0;
+  DPS_FOR(i, nrows)
+  {
+    const double *xi = x + i * d, *vi = v + i * d, *Dvi = vdots + i * K, *ri = r + i * K;
+    double       *Ci = coef + i * K;
+    const double  s  = sqrt(abar);
+    double        xv = 0.0, sum_c = 0.0, sum_rgv = 0.0;
 
-  for (int j = threadIdx.x; j < d; j += blockDim.x) {
-    gi[j] = xi[j] * sr - s * gi[j];
-    xv += xi[j] * vi[j];
-  }
-  xv = DpsBlockReduce(xv, DpsSum(), 0.0);
-  for (int k = threadIdx.x; k < K; k += blockDim.x) {
-    double u  = DpsNoise(abar, var[k]);
-    double gv = (xv - s * Dvi[k]) / u;
-    Ci[k]     = ri[k] * gv / u;
-    sum_c += Ci[k];
-    sum_rgv += ri[k] * gv;
-  }
-  sum_c   = DpsBlockReduce(sum_c, DpsSum(), 0.0);
-  sum_rgv = DpsBlockReduce(sum_rgv, DpsSum(), 0.0);
-  if (threadIdx.x == 0) {
+    for (int j = 0; j < d; j++) xv += xi[j] * vi[j];
+    for (int k = 0; k < K; k++) {
+      double u  = DpsNoise(abar, var[k]);
+      double gv = (xv - s * Dvi[k]) / u;
+      Ci[k]     = ri[k] * gv / u;
+      sum_c += Ci[k];
+      sum_rgv += ri[k] * gv;
+    }
     scoef[i] = sum_c;
     gbarv[i] = sum_rgv;
   }
 }
 
 /* In place on out = C mu: J v = sqrt(1-abar) [ v sum_k r_k/u_k - (x sum_k C_k - s C mu) + gbar (gbar . v) ]. */
-__global__ void DpsJvpKernel(int d, double abar, const double *x, const double *v, const double *gbar, const double *sru, const double *scoef, const double *gbarv, double *out)
+__global__ void DpsJvpKernel(size_t total, int d, double abar, const double *x, const double *v, const double *gbar, const double *sru, const double *scoef, const double *gbarv, double *out)
 {
-  const size_t  i  = blockIdx.x;
-  const double *xi = x + i * d, *vi = v + i * d, *gi = gbar + i * d;
-  double       *oi = out + i * d;
-  const double  s = sqrt(abar), c = sqrt(1.0 - abar), sr = sru[i], sc = scoef[i], gv = gbarv[i];
-
-  for (int j = threadIdx.x; j < d; j += blockDim.x) oi[j] = c * (vi[j] * sr - (xi[j] * sc - s * oi[j]) + gi[j] * gv);
+  DPS_FOR(e, total)
+  {
+    const size_t i = e / d;
+    out[e]         = sqrt(1.0 - abar) * (v[e] * sru[i] - (x[e] * scoef[i] - sqrt(abar) * out[e]) + gbar[e] * gbarv[i]);
+  }
 }
 
 /* ------------------------------------------------------------------------------------------------------------ */
@@ -217,8 +175,7 @@ static int DpsCudaBegin(DpsGmmCuda *cu, int nrows, double abar, const double *x,
   DPS_CUDA(cudaMemcpyAsync(cu->xv, x, bytes, cudaMemcpyHostToDevice, cu->stream));
   if (v) DPS_CUDA(cudaMemcpyAsync(cu->xv + (size_t)nrows * cu->d, v, bytes, cudaMemcpyHostToDevice, cu->stream));
   if ((err = DpsCudaDots(cu, nin * nrows, cu->xv, cu->dots))) return err;
-  DpsResponsibilitiesKernel<<<nrows, DPS_THREADS, 0, cu->stream>>>(cu->K, cu->d, abar, cu->logw, cu->var, cu->musq, cu->xv, cu->dots, cu->r, cu->ru, cu->sru);
-  DPS_LAUNCHED("DpsResponsibilitiesKernel");
+  DPS_RUN_ON(cu->stream, DpsResponsibilitiesKernel, nrows, (size_t)nrows, cu->K, cu->d, abar, cu->logw, cu->var, cu->musq, cu->xv, cu->dots, cu->r, cu->ru, cu->sru);
   return DpsCudaCombine(cu, nrows, cu->ru, cu->gbar);
 }
 
@@ -235,8 +192,7 @@ extern "C" int DpsGmmCudaEps(DpsGmmCuda *cu, int nrows, double abar, const doubl
 
   if (nrows == 0) return 0;
   if ((err = DpsCudaBegin(cu, nrows, abar, x, NULL))) return err;
-  DpsEpsKernel<<<nrows, DPS_THREADS, 0, cu->stream>>>(cu->d, abar, cu->xv, cu->sru, cu->gbar);
-  DPS_LAUNCHED("DpsEpsKernel");
+  DPS_RUN_ON(cu->stream, DpsGbarKernel, (size_t)nrows * cu->d, (size_t)nrows * cu->d, cu->d, abar, sqrt(1.0 - abar), cu->xv, cu->sru, cu->gbar);
   return DpsCudaEnd(cu, nrows, cu->gbar, eps);
 }
 
@@ -249,11 +205,10 @@ extern "C" int DpsGmmCudaJvp(DpsGmmCuda *cu, int nrows, double abar, const doubl
   if ((err = DpsCudaBegin(cu, nrows, abar, x, v))) return err;
   dx = cu->xv;
   dv = cu->xv + (size_t)nrows * cu->d;
-  DpsJvpCoefKernel<<<nrows, DPS_THREADS, 0, cu->stream>>>(cu->K, cu->d, abar, cu->var, dx, dv, cu->dots + (size_t)nrows * cu->K, cu->r, cu->sru, cu->gbar, cu->coef, cu->scoef, cu->gbarv);
-  DPS_LAUNCHED("DpsJvpCoefKernel");
+  DPS_RUN_ON(cu->stream, DpsGbarKernel, (size_t)nrows * cu->d, (size_t)nrows * cu->d, cu->d, abar, 1.0, dx, cu->sru, cu->gbar);
+  DPS_RUN_ON(cu->stream, DpsJvpCoefKernel, nrows, (size_t)nrows, cu->K, cu->d, abar, cu->var, dx, dv, cu->dots + (size_t)nrows * cu->K, cu->r, cu->coef, cu->scoef, cu->gbarv);
   if ((err = DpsCudaCombine(cu, nrows, cu->coef, cu->out))) return err;
-  DpsJvpKernel<<<nrows, DPS_THREADS, 0, cu->stream>>>(cu->d, abar, dx, dv, cu->gbar, cu->sru, cu->scoef, cu->gbarv, cu->out);
-  DPS_LAUNCHED("DpsJvpKernel");
+  DPS_RUN_ON(cu->stream, DpsJvpKernel, (size_t)nrows * cu->d, (size_t)nrows * cu->d, cu->d, abar, dx, dv, cu->gbar, cu->sru, cu->scoef, cu->gbarv, cu->out);
   return DpsCudaEnd(cu, nrows, cu->out, out);
 }
 

@@ -1,11 +1,13 @@
-/* A host emulation of the part of the CUDA runtime and cuBLAS that src/score/unet/cuda.cu uses, so that the
-   CUDA backend's own code (its kernels, launches, layouts, GEMM arguments and copies) runs and is tested on a
-   machine without a GPU (CI). Included before cuda.cu by unet_cuda_emulated.cpp, compiled as C++.
+/* A host emulation of the part of the CUDA runtime and cuBLAS that the CUDA backends (src/score/unet/cuda.cu,
+   src/score/gmm_cuda.cu) use, so that their own code (kernels, launches, layouts, GEMM arguments and copies)
+   runs and is tested on a machine without a GPU (CI). Included before the .cu file by unet_cuda_emulated.cpp and
+   gmm_cuda_emulated.cpp, compiled as C++.
 
-   How it runs the kernels: cuda.cu writes every kernel as a grid-stride loop over its outputs, with no shared
+   How it runs the kernels: the backends write every kernel as a grid-stride loop over its outputs, with no shared
    memory and no synchronisation inside a kernel. With blockIdx = threadIdx = 0 and blockDim = gridDim = 1, one
    call of the kernel function is one "thread" that strides over every index, which is what the whole grid does.
-   A launch `kernel<<<...>>>(args)` is written DPS_LAUNCH(kernel, n, stream)(args) and becomes kernel(args).
+   A launch `kernel<<<...>>>(args)` is written DPS_LAUNCH(kernel, n, stream)(args) (src/score/cuda_check.h) and
+   becomes kernel(args).
 
    What it checks beyond the results: device allocations are tracked, filled with NaN bytes (a read of memory
    that was never written shows up as NaN in the result), and every copy and every GEMM operand must lie inside
@@ -49,7 +51,7 @@ static std::vector<DpsEmuAlloc> dps_emu_allocs;
 static size_t                   dps_emu_violations; /* copies or GEMM operands outside the device allocations */
 
 /* the allocation holding [p, p + n) bytes, or -1 */
-static long DpsEmuFind(const void *p, size_t n)
+static inline long DpsEmuFind(const void *p, size_t n)
 {
   const char *c = (const char *)p;
   for (size_t i = 0; i < dps_emu_allocs.size(); i++)
@@ -57,26 +59,26 @@ static long DpsEmuFind(const void *p, size_t n)
   return -1;
 }
 
-static void DpsEmuCheckDevice(const void *p, size_t n)
+static inline void DpsEmuCheckDevice(const void *p, size_t n)
 {
   if (n && DpsEmuFind(p, n) < 0) dps_emu_violations++;
 }
 
-static void DpsEmuCheckHost(const void *p, size_t n)
+static inline void DpsEmuCheckHost(const void *p, size_t n)
 {
   for (size_t i = 0; i < dps_emu_allocs.size(); i++)
     if ((const char *)p < dps_emu_allocs[i].p + dps_emu_allocs[i].n && (const char *)p + n > dps_emu_allocs[i].p) dps_emu_violations++;
 }
 
-static const char *cudaGetErrorString(cudaError_t e) { return e == cudaSuccess ? "no error" : e == cudaErrorMemoryAllocation ? "out of memory" : e == cudaErrorNoDevice ? "no CUDA-capable device" : "invalid argument"; }
-static cudaError_t cudaGetLastError(void) { return cudaSuccess; }
-static cudaError_t cudaGetDeviceCount(int *n)
+static inline const char *cudaGetErrorString(cudaError_t e) { return e == cudaSuccess ? "no error" : e == cudaErrorMemoryAllocation ? "out of memory" : e == cudaErrorNoDevice ? "no CUDA-capable device" : "invalid argument"; }
+static inline cudaError_t cudaGetLastError(void) { return cudaSuccess; }
+static inline cudaError_t cudaGetDeviceCount(int *n)
 {
   *n = 1;
   return cudaSuccess;
 }
-static cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : cudaErrorInvalidValue; }
-static cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total)
+static inline cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : cudaErrorInvalidValue; }
+static inline cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total)
 {
   /* DPS_CUDA_EMULATION_FREE: what the device has free, so that a test can make a batch split into passes */
   const char *env = getenv("DPS_CUDA_EMULATION_FREE");
@@ -84,7 +86,7 @@ static cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total)
   *total          = (size_t)1 << 31;
   return cudaSuccess;
 }
-static cudaError_t cudaMalloc(void **p, size_t n)
+static inline cudaError_t cudaMalloc(void **p, size_t n)
 {
   *p = malloc(n ? n : 1);
   if (!*p) return cudaErrorMemoryAllocation;
@@ -92,7 +94,7 @@ static cudaError_t cudaMalloc(void **p, size_t n)
   dps_emu_allocs.push_back(DpsEmuAlloc{(const char *)*p, n});
   return cudaSuccess;
 }
-static cudaError_t cudaFree(void *p)
+static inline cudaError_t cudaFree(void *p)
 {
   if (!p) return cudaSuccess;
   for (size_t i = 0; i < dps_emu_allocs.size(); i++)
@@ -104,7 +106,7 @@ static cudaError_t cudaFree(void *p)
   dps_emu_violations++;
   return cudaErrorInvalidValue;
 }
-static cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMemcpyKind kind, cudaStream_t s)
+static inline cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMemcpyKind kind, cudaStream_t s)
 {
   (void)s;
   if (kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice) DpsEmuCheckDevice(dst, n);
@@ -114,21 +116,21 @@ static cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMem
   memmove(dst, src, n);
   return cudaSuccess;
 }
-static cudaError_t cudaMemsetAsync(void *p, int v, size_t n, cudaStream_t s)
+static inline cudaError_t cudaMemsetAsync(void *p, int v, size_t n, cudaStream_t s)
 {
   (void)s;
   DpsEmuCheckDevice(p, n);
   memset(p, v, n);
   return cudaSuccess;
 }
-static cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags)
+static inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags)
 {
   (void)flags;
   *s = (cudaStream_t)malloc(1);
   return cudaSuccess;
 }
-static cudaError_t cudaStreamSynchronize(cudaStream_t s) { return s ? cudaSuccess : cudaErrorInvalidValue; }
-static cudaError_t cudaStreamDestroy(cudaStream_t s)
+static inline cudaError_t cudaStreamSynchronize(cudaStream_t s) { return s ? cudaSuccess : cudaErrorInvalidValue; }
+static inline cudaError_t cudaStreamDestroy(cudaStream_t s)
 {
   free(s);
   return cudaSuccess;
@@ -143,32 +145,34 @@ typedef enum { CUBLAS_DEFAULT_MATH = 0, CUBLAS_TF32_TENSOR_OP_MATH = 3 } cublasM
 typedef struct DpsEmuBlas *cublasHandle_t;
 
 extern "C" void sgemm_(const char *, const char *, const int *, const int *, const int *, const float *, const float *, const int *, const float *, const int *, const float *, float *, const int *);
+extern "C" void dgemm_(const char *, const char *, const int *, const int *, const int *, const double *, const double *, const int *, const double *, const int *, const double *, double *, const int *);
 
-static const char *cublasGetStatusString(cublasStatus_t s) { return s == CUBLAS_STATUS_SUCCESS ? "CUBLAS_STATUS_SUCCESS" : "CUBLAS_STATUS_INVALID_VALUE"; }
-static cublasStatus_t cublasCreate(cublasHandle_t *h)
+static inline const char *cublasGetStatusString(cublasStatus_t s) { return s == CUBLAS_STATUS_SUCCESS ? "CUBLAS_STATUS_SUCCESS" : "CUBLAS_STATUS_INVALID_VALUE"; }
+static inline cublasStatus_t cublasCreate(cublasHandle_t *h)
 {
   *h = (cublasHandle_t)malloc(1);
   return CUBLAS_STATUS_SUCCESS;
 }
-static cublasStatus_t cublasDestroy(cublasHandle_t h)
+static inline cublasStatus_t cublasDestroy(cublasHandle_t h)
 {
   free(h);
   return CUBLAS_STATUS_SUCCESS;
 }
-static cublasStatus_t cublasSetStream(cublasHandle_t, cudaStream_t) { return CUBLAS_STATUS_SUCCESS; }
-static cublasStatus_t cublasSetPointerMode(cublasHandle_t, cublasPointerMode_t) { return CUBLAS_STATUS_SUCCESS; }
-static cublasStatus_t cublasSetMathMode(cublasHandle_t, cublasMath_t) { return CUBLAS_STATUS_SUCCESS; }
+static inline cublasStatus_t cublasSetStream(cublasHandle_t, cudaStream_t) { return CUBLAS_STATUS_SUCCESS; }
+static inline cublasStatus_t cublasSetPointerMode(cublasHandle_t, cublasPointerMode_t) { return CUBLAS_STATUS_SUCCESS; }
+static inline cublasStatus_t cublasSetMathMode(cublasHandle_t, cublasMath_t) { return CUBLAS_STATUS_SUCCESS; }
 
 /* a column-major rows x cols operand with leading dimension ld, in batch matrices `stride` apart */
-static void DpsEmuCheckOperand(const float *p, int rows, int cols, int ld, long long stride, int batch)
+template <class T>
+static inline void DpsEmuCheckOperand(const T *p, int rows, int cols, int ld, long long stride, int batch)
 {
   if (rows < 1 || cols < 1) return;
   if (ld < rows) dps_emu_violations++;
-  DpsEmuCheckDevice(p, sizeof(float));
-  DpsEmuCheckDevice(p + stride * (batch - 1) + (size_t)ld * (cols - 1), sizeof(float) * (size_t)rows);
+  DpsEmuCheckDevice(p, sizeof(T));
+  DpsEmuCheckDevice(p + stride * (batch - 1) + (size_t)ld * (cols - 1), sizeof(T) * (size_t)rows);
 }
 
-static cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const float *alpha, const float *A, int lda, long long sa, const float *B, int ldb, long long sb, const float *beta, float *C, int ldc, long long sc, int batch)
+static inline cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const float *alpha, const float *A, int lda, long long sa, const float *B, int ldb, long long sb, const float *beta, float *C, int ldc, long long sc, int batch)
 {
   const char ca = ta == CUBLAS_OP_N ? 'N' : 'T', cb = tb == CUBLAS_OP_N ? 'N' : 'T';
   (void)h;
@@ -178,6 +182,19 @@ static cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperatio
   DpsEmuCheckOperand(B, cb == 'N' ? k : n, cb == 'N' ? n : k, ldb, sb, batch);
   DpsEmuCheckOperand(C, m, n, ldc, sc, batch);
   for (int i = 0; i < batch; i++) sgemm_(&ca, &cb, &m, &n, &k, alpha, A + sa * i, &lda, B + sb * i, &ldb, beta, C + sc * i, &ldc);
+  return CUBLAS_STATUS_SUCCESS;
+}
+
+static inline cublasStatus_t cublasDgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const double *alpha, const double *A, int lda, const double *B, int ldb, const double *beta, double *C, int ldc)
+{
+  const char ca = ta == CUBLAS_OP_N ? 'N' : 'T', cb = tb == CUBLAS_OP_N ? 'N' : 'T';
+  (void)h;
+  if (m < 0 || n < 0 || k < 0) return CUBLAS_STATUS_INVALID_VALUE;
+  if (!m || !n) return CUBLAS_STATUS_SUCCESS;
+  DpsEmuCheckOperand(A, ca == 'N' ? m : k, ca == 'N' ? k : m, lda, 0, 1);
+  DpsEmuCheckOperand(B, cb == 'N' ? k : n, cb == 'N' ? n : k, ldb, 0, 1);
+  DpsEmuCheckOperand(C, m, n, ldc, 0, 1);
+  dgemm_(&ca, &cb, &m, &n, &k, alpha, A, &lda, B, &ldb, beta, C, &ldc);
   return CUBLAS_STATUS_SUCCESS;
 }
 

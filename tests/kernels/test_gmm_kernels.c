@@ -2,7 +2,9 @@
      cpu:  (a) eps = -sqrt(1-abar) grad log p_t against finite differences of log p_t, evaluated directly;
            (b) the JVP against finite differences of eps, and its symmetry <u, J v> = <J u, v>;
            (c) an input's rows give bit-identical results whatever other inputs share the call.
-     cuda: (d) the CUDA backend agrees with the CPU one; exits 77 (skipped) without a device.
+     cuda: (d) the CUDA backend agrees with the CPU one; exits 77 (skipped) without a device. Built as
+           test_gmm_kernels_emulated, the CUDA source runs on the host (tests/kernels/cuda_emulation.h), and no
+           copy or GEMM operand may stray outside the device allocations, and every allocation must be freed.
    Plain C, no PETSc: this runs on a machine that has only CUDA and a BLAS. */
 #include <math.h>
 #include <stdint.h>
@@ -12,6 +14,11 @@
 #include "score/gmm_kernels.h"
 
 #define TEST_SKIP 77
+
+#ifdef DPS_TEST_EMULATED
+size_t DpsCudaEmulationViolations(void);
+size_t DpsCudaEmulationLiveAllocations(void);
+#endif
 static const double kTwoPi = 6.283185307179586476925286766559;
 
 static int failures = 0;
@@ -413,6 +420,10 @@ static int TestCuda(void)
   }
 
   DpsGmmCudaDestroy(cu);
+#ifdef DPS_TEST_EMULATED
+  Check(DpsCudaEmulationViolations() == 0, "count", (double)DpsCudaEmulationViolations(), 0, "copies or GEMM operands outside device allocations");
+  Check(DpsCudaEmulationLiveAllocations() == 0, "count", (double)DpsCudaEmulationLiveAllocations(), 0, "device allocations not freed");
+#endif
   free(x);
   free(v);
   free(ref);

@@ -8,8 +8,8 @@
      gathering col2im (each input pixel sums its own column entries: no atomics, a fixed order);
    - GroupNorm statistics are double sums in two kernels: strided chunks of each group (their number a function
      of the group size), then the chunks in order, so that every sum has a fixed order (no atomics).
-   Every kernel is a grid-stride loop over its outputs, with no shared memory and no synchronisation inside: a
-   thread's outputs depend only on inputs that an earlier kernel finished. That keeps the kernels simple and lets
+   Every kernel is a grid-stride loop over its outputs, with no shared memory and no synchronisation inside
+   (cuda_check.h): a thread's outputs depend only on inputs that an earlier kernel finished, which lets
    tests/kernels/cuda_emulation.h run this file on a machine without a GPU (where CI tests it).
    Parameters are copied to the device once; the workspace grows to the largest batch seen (memory permitting,
    larger batches are split into passes); each call copies its inputs in and its results out once. */
@@ -23,38 +23,16 @@
 #include "score/unet/model.h"
 #include "score/cuda_check.h"
 
-#define DPS_THREADS     256
 #define DPS_NORM_CHUNKS 1024               /* partial sums per GroupNorm group at most (DpsNormChunks) */
 #define DPS_COL_TARGET  ((size_t)1 << 27)  /* floats of im2col buffer (512 MB) a convolution groups images into */
 #define DPS_ALIGN       64                 /* floats: every workspace region starts on a 256-byte boundary */
 
-#ifdef DPS_CUDA_EMULATION
-#define DPS_LAUNCH(kernel, n, stream) kernel
-#else
-#define DPS_LAUNCH(kernel, n, stream) kernel<<<DpsBlocks(n), DPS_THREADS, 0, stream>>>
-#endif
-/* a kernel's loop over its n outputs */
-#define DPS_FOR(i, n) for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (size_t)(n); i += (size_t)blockDim.x * gridDim.x)
-/* launch kernel over n outputs on the context's stream, and check the launch */
-#define DPS_RUN(kernel, n, ...) \
-  do { \
-    DPS_LAUNCH(kernel, n, cu->stream)(__VA_ARGS__); \
-    DPS_LAUNCHED(#kernel); \
-  } while (0)
+#define DPS_RUN(kernel, n, ...) DPS_RUN_ON(cu->stream, kernel, n, __VA_ARGS__)
 #define DPS_TRY(call) \
   do { \
     int dps_r_ = (call); \
     if (dps_r_) return dps_r_; \
   } while (0)
-
-#ifndef DPS_CUDA_EMULATION
-/* enough blocks for one output per thread, up to 2^20 blocks (the loop strides over the rest) */
-static unsigned DpsBlocks(size_t n)
-{
-  size_t b = (n + DPS_THREADS - 1) / DPS_THREADS;
-  return (unsigned)(b < 1 ? 1 : b > ((size_t)1 << 20) ? (size_t)1 << 20 : b);
-}
-#endif
 
 /* ------------------------------------------------------------------------------------------------------------ */
 /* kernels: elementwise */
