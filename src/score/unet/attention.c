@@ -20,15 +20,7 @@ void DpsUAttentionForward(const DpsUAttention *at, int L, const float *x, float 
     const float *q = qkv + (size_t)3 * ch * j * L, *k = q + (size_t)ch * L, *v = k + (size_t)ch * L;
     float       *Pj = P + (size_t)j * L * L, *a = s1 + (size_t)ch * j * L;
     DpsSgemm('N', 'T', L, L, ch, scale2, k, L, q, L, 0.0f, Pj, L);
-    for (int t = 0; t < L; t++) {
-      float *row = Pj + (size_t)t * L, m = row[0];
-      double sum = 0.0;
-      for (int s = 1; s < L; s++) m = row[s] > m ? row[s] : m;
-      for (int s = 0; s < L; s++) row[s] = expf(row[s] - m);
-      for (int s = 0; s < L; s++) sum += row[s];
-      const float inv = (float)(1.0 / sum);
-      for (int s = 0; s < L; s++) row[s] *= inv;
-    }
+    for (int t = 0; t < L; t++) DpsUSoftmaxRow(L, Pj + (size_t)t * L);
     DpsSgemm('T', 'N', L, ch, L, 1.0f, Pj, L, v, L, 0.0f, a, L);
   }
   memcpy(out, x, sizeof(float) * C * L);
@@ -48,13 +40,7 @@ void DpsUAttentionBackward(const DpsUAttention *at, int L, const float *x, const
     float       *dq = dqkv + (size_t)3 * ch * j * L, *dk = dq + (size_t)ch * L, *dv = dk + (size_t)ch * L;
     DpsSgemm('N', 'N', L, ch, L, 1.0f, Pj, L, daj, L, 0.0f, dv, L);
     DpsSgemm('N', 'T', L, L, ch, 1.0f, v, L, daj, L, 0.0f, dS, L);
-    for (int t = 0; t < L; t++) {
-      const float *p   = Pj + (size_t)t * L;
-      float       *row = dS + (size_t)t * L;
-      double       dot = 0.0;
-      for (int s = 0; s < L; s++) dot += (double)p[s] * row[s];
-      for (int s = 0; s < L; s++) row[s] = p[s] * (row[s] - (float)dot);
-    }
+    for (int t = 0; t < L; t++) DpsUSoftmaxAdjointRow(L, Pj + (size_t)t * L, dS + (size_t)t * L);
     DpsSgemm('T', 'N', L, ch, L, scale2, dS, L, k, L, 0.0f, dq, L);
     DpsSgemm('N', 'N', L, ch, L, scale2, dS, L, q, L, 0.0f, dk, L);
   }

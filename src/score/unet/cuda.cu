@@ -302,29 +302,13 @@ __global__ void DpsNormGradApplyKernel(size_t total, int C, size_t HW, const flo
 /* ---- attention (attention.c): rows of P [n heads L][L] ---- */
 __global__ void DpsSoftmaxKernel(size_t rows, int L, float *P)
 {
-  DPS_FOR(r, rows)
-  {
-    float *row = P + r * L, m = row[0];
-    double sum = 0.0;
-    for (int s = 1; s < L; s++) m = row[s] > m ? row[s] : m;
-    for (int s = 0; s < L; s++) row[s] = expf(row[s] - m);
-    for (int s = 0; s < L; s++) sum += row[s];
-    const float inv = (float)(1.0 / sum);
-    for (int s = 0; s < L; s++) row[s] *= inv;
-  }
+  DPS_FOR(r, rows) DpsUSoftmaxRow(L, P + r * L);
 }
 
 /* dS = P (dP - rowsum(P dP)), in place on dP */
 __global__ void DpsSoftmaxAdjointKernel(size_t rows, int L, const float *P, float *dS)
 {
-  DPS_FOR(r, rows)
-  {
-    const float *p   = P + r * L;
-    float       *row = dS + r * L;
-    double       dot = 0.0;
-    for (int s = 0; s < L; s++) dot += (double)p[s] * row[s];
-    for (int s = 0; s < L; s++) row[s] = p[s] * (row[s] - (float)dot);
-  }
+  DPS_FOR(r, rows) DpsUSoftmaxAdjointRow(L, P + r * L, dS + r * L);
 }
 
 /* ------------------------------------------------------------------------------------------------------------ */

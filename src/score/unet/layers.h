@@ -65,6 +65,26 @@ DPS_HD static inline float DpsUNormGrad(float x, float mean, float rstd, float g
   return dz * gamma;
 }
 
+/* softmax of one row of attention logits, in place (the row's largest value subtracted; the sum in double) */
+DPS_HD static inline void DpsUSoftmaxRow(int L, float *row)
+{
+  float  m   = row[0];
+  double sum = 0.0;
+  for (int s = 1; s < L; s++) m = row[s] > m ? row[s] : m;
+  for (int s = 0; s < L; s++) row[s] = expf(row[s] - m);
+  for (int s = 0; s < L; s++) sum += row[s];
+  const float inv = (float)(1.0 / sum);
+  for (int s = 0; s < L; s++) row[s] *= inv;
+}
+
+/* its adjoint at the softmax p: dS = p (dP - p . dP), in place on the row dP */
+DPS_HD static inline void DpsUSoftmaxAdjointRow(int L, const float *p, float *row)
+{
+  double dot = 0.0;
+  for (int s = 0; s < L; s++) dot += (double)p[s] * row[s];
+  for (int s = 0; s < L; s++) row[s] = p[s] * (row[s] - (float)dot);
+}
+
 /* ---- resampling (resample.c): nearest 2x upsampling, 2x2 average pooling ---- */
 void DpsUUpsampleForward(int C, int H, int W, const float *in, float *out);  /* out [C][2H][2W] */
 void DpsUUpsampleBackward(int C, int H, int W, const float *dout, float *din, int accumulate);
