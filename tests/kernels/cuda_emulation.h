@@ -10,8 +10,11 @@
    becomes kernel(args).
 
    What it checks beyond the results: device allocations are tracked, filled with NaN bytes (a read of memory
-   that was never written shows up as NaN in the result), and every copy and every GEMM operand must lie inside
-   one device allocation (the host side of a copy outside any). cuBLAS GEMMs run on the system BLAS (sgemm_).
+   that was never written shows up as NaN in the result) and fenced by guard bytes that must be intact when the
+   allocation is freed (a kernel writing past either end of a buffer is caught); every copy and every GEMM
+   operand must lie inside one device allocation (the host side of a copy outside any). cuBLAS GEMMs run on the
+   system BLAS (sgemm_, dgemm_). Configured with -DDPSOLVE_TEST_ASAN=ON the tests also run under
+   AddressSanitizer, which catches reads outside a buffer too.
 
    What it cannot check: real concurrency (a kernel whose threads race would pass here), launch limits, and
    the device's own arithmetic (fused multiply-adds, cuBLAS's summation order): the GPU test does that. */
@@ -47,6 +50,8 @@ struct DpsEmuAlloc {
   const char *p;
   size_t      n;
 };
+#define DPS_EMU_GUARD 256 /* bytes before and after every allocation */
+#define DPS_EMU_FENCE 0xa5
 static std::vector<DpsEmuAlloc> dps_emu_allocs;
 static size_t                   dps_emu_violations; /* copies or GEMM operands outside the device allocations */
 
@@ -88,9 +93,12 @@ static inline cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total)
 }
 static inline cudaError_t cudaMalloc(void **p, size_t n)
 {
-  *p = malloc(n ? n : 1);
-  if (!*p) return cudaErrorMemoryAllocation;
-  memset(*p, 0xff, n); /* NaN floats */
+  char *raw = (char *)malloc(n + 2 * DPS_EMU_GUARD);
+  if (!raw) return cudaErrorMemoryAllocation;
+  memset(raw, DPS_EMU_FENCE, DPS_EMU_GUARD);
+  memset(raw + DPS_EMU_GUARD, 0xff, n); /* NaN floats */
+  memset(raw + DPS_EMU_GUARD + n, DPS_EMU_FENCE, DPS_EMU_GUARD);
+  *p = raw + DPS_EMU_GUARD;
   dps_emu_allocs.push_back(DpsEmuAlloc{(const char *)*p, n});
   return cudaSuccess;
 }
@@ -99,8 +107,14 @@ static inline cudaError_t cudaFree(void *p)
   if (!p) return cudaSuccess;
   for (size_t i = 0; i < dps_emu_allocs.size(); i++)
     if (dps_emu_allocs[i].p == p) {
+      const unsigned char *lo = (const unsigned char *)p - DPS_EMU_GUARD, *hi = (const unsigned char *)p + dps_emu_allocs[i].n;
+      for (int k = 0; k < DPS_EMU_GUARD; k++)
+        if (lo[k] != DPS_EMU_FENCE || hi[k] != DPS_EMU_FENCE) {
+          dps_emu_violations++; /* something wrote past an end of this buffer */
+          break;
+        }
       dps_emu_allocs.erase(dps_emu_allocs.begin() + (long)i);
-      free(p);
+      free((char *)p - DPS_EMU_GUARD);
       return cudaSuccess;
     }
   dps_emu_violations++;

@@ -421,7 +421,7 @@ static int TestCuda(void)
 
   DpsGmmCudaDestroy(cu);
 #ifdef DPS_TEST_EMULATED
-  Check(DpsCudaEmulationViolations() == 0, "count", (double)DpsCudaEmulationViolations(), 0, "copies or GEMM operands outside device allocations");
+  Check(DpsCudaEmulationViolations() == 0, "count", (double)DpsCudaEmulationViolations(), 0, "device memory violations (outside the allocations)");
   Check(DpsCudaEmulationLiveAllocations() == 0, "count", (double)DpsCudaEmulationLiveAllocations(), 0, "device allocations not freed");
 #endif
   free(x);

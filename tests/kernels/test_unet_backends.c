@@ -7,8 +7,8 @@
 
    test_unet_backends cuda [tf32] [ffhq]: on a GPU (exits 77, skipped, where there is none). Built as
    test_unet_backends_emulated, the same CUDA source runs on the host (tests/kernels/cuda_emulation.h), and the
-   test also requires that no copy or GEMM operand strayed outside the device allocations and that every device
-   allocation was freed. Tolerances: relative 2-norm error per image 1e-4 in float32 (the backends differ only
+   test also requires that no copy, GEMM operand or kernel write strayed outside the device allocations and
+   that every device allocation was freed. Tolerances: relative 2-norm error per image 1e-4 in float32 (the backends differ only
    in summation order: GEMMs, GroupNorm statistics, the embedding MLP), 3e-2 with TF32 (10-bit products).
    With ffhq, only DPS's ffhq_10m.pt architecture at full size (256 px, 93.6M parameters), 2 images: slow on
    the CPU side (about a minute), so a test of its own. */
@@ -218,7 +218,7 @@ int main(int argc, char **argv)
     unsetenv("DPS_CUDA_EMULATION_FREE");
   }
   if (DpsCudaEmulationViolations()) {
-    printf("FAIL: %zu copies or GEMM operands outside the device allocations\n", DpsCudaEmulationViolations());
+    printf("FAIL: %zu device memory violations (copies or GEMM operands outside the allocations, writes past an end)\n", DpsCudaEmulationViolations());
     failures++;
   }
   if (DpsCudaEmulationLiveAllocations()) {
