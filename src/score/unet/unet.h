@@ -1,11 +1,12 @@
 /* guided-diffusion's UNetModel (openai/guided-diffusion, unet.py; tools/unet.py is our PyTorch copy): forward
-   pass and vector-Jacobian product with respect to the input, float32, in plain C + BLAS (im2col + SGEMM).
-   No PETSc here: like the GMM kernels this builds and is tested with only a C compiler and a BLAS.
+   pass and vector-Jacobian product with respect to the input, float32, in plain C + BLAS (im2col + SGEMM), and
+   the same on a GPU (DpsUnetCuda*, below). No PETSc here: like the GMM kernels this builds and is tested with
+   only a C compiler, a BLAS and, for the GPU, CUDA.
 
    Tensors are float32, row-major, one image after another: x [n][in_channels][H][W], H = W = image_size, and
    the output [n][out_channels][H][W] (a learned-sigma model has out_channels = 2 in_channels: eps, then v).
-   Model times t[n] are guided-diffusion's step indices (0-based). Images are evaluated one at a time, so an
-   image's result never depends on the other images of the call (methods.md section 9).
+   Model times t[n] are guided-diffusion's step indices (0-based). On the CPU images are evaluated one at a
+   time, so an image's result never depends on the other images of the call (methods.md section 9).
 
    Parameters are named and shaped exactly as in the PyTorch state dict (input_blocks.1.0.in_layers.0.weight
    [C], ...): DpsUnetCreate builds the parameter table from the configuration, the caller fills every
