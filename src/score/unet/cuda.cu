@@ -342,13 +342,6 @@ static const float *DpsDev(const DpsUnetCuda *cu, const float *p) { return cu->p
 
 static size_t DpsRound(size_t n) { return (n + DPS_ALIGN - 1) / DPS_ALIGN * DPS_ALIGN; }
 
-static size_t DpsSkipTotal(const DpsUnet *net)
-{
-  size_t s = 0;
-  for (int k = 0; k < net->nskip; k++) s += net->skipsize[k];
-  return s;
-}
-
 /* Sets the region pointers for `chunk` images of one mode in cu->block (or only counts, block NULL); returns the
    bytes needed. Doubles first, then floats, every region aligned. */
 static size_t DpsCudaCarve(DpsUnetCuda *cu, int vjp, int chunk, char *block)
@@ -391,7 +384,7 @@ static size_t DpsCudaCarve(DpsUnetCuda *cu, int vjp, int chunk, char *block)
   if (vjp) {
     DPS_TAKE(cu->g[0], float, n * net->maxact);
     DPS_TAKE(cu->g[1], float, n * net->maxact);
-    DPS_TAKE(cu->gskip, float, n * DpsSkipTotal(net));
+    DPS_TAKE(cu->gskip, float, n * net->skipoffset[net->nskip]);
     DPS_TAKE(cu->dx, float, n * din);
   }
 #undef DPS_TAKE
@@ -580,12 +573,11 @@ static int DpsCudaResNorm2(DpsUnetCuda *cu, const DpsUResBlock *r, int n, const 
 
 static int DpsCudaResForward(DpsUnetCuda *cu, const DpsUResBlock *r, int n, int H, int W, const float *x, float *h, float *out)
 {
-  const int    Ho = r->updown == DPS_URESAMPLE_UP ? 2 * H : r->updown == DPS_URESAMPLE_DOWN ? H / 2 : H;
-  const int    Wo = r->updown == DPS_URESAMPLE_UP ? 2 * W : r->updown == DPS_URESAMPLE_DOWN ? W / 2 : W;
-  const size_t HWo = (size_t)Ho * Wo;
   const float *a = cu->s1, *xs = x, *g2, *b2;
-  int          gs;
+  int          Ho, Wo, gs;
 
+  DpsUResBlockOutputSize(r, H, W, &Ho, &Wo);
+  const size_t HWo = (size_t)Ho * Wo;
   DPS_TRY(DpsCudaNormForward(cu, n, r->cin, (size_t)H * W, x, DpsDev(cu, r->n1g), DpsDev(cu, r->n1b), 0, 1, cu->s1));
   if (r->updown != DPS_URESAMPLE_NONE) {
     DPS_TRY(DpsCudaResample(cu, r->updown, n, r->cin, H, W, cu->s1, cu->s2));
@@ -605,13 +597,12 @@ static int DpsCudaResForward(DpsUnetCuda *cu, const DpsUResBlock *r, int n, int 
 
 static int DpsCudaResBackward(DpsUnetCuda *cu, const DpsUResBlock *r, int n, int H, int W, const float *x, const float *h, const float *dout, float *dx)
 {
-  const int    Ho = r->updown == DPS_URESAMPLE_UP ? 2 * H : r->updown == DPS_URESAMPLE_DOWN ? H / 2 : H;
-  const int    Wo = r->updown == DPS_URESAMPLE_UP ? 2 * W : r->updown == DPS_URESAMPLE_DOWN ? W / 2 : W;
-  const size_t HWo = (size_t)Ho * Wo;
   const float *g2, *b2;
   float       *da = cu->s1;
-  int          gs;
+  int          Ho, Wo, gs;
 
+  DpsUResBlockOutputSize(r, H, W, &Ho, &Wo);
+  const size_t HWo = (size_t)Ho * Wo;
   /* the skip path: dx = upd^T skip^T dout */
   if (r->updown == DPS_URESAMPLE_NONE) {
     if (r->skip.k) DPS_TRY(DpsCudaConvBackward(cu, &r->skip, n, H, W, dout, dx, 0));
@@ -749,8 +740,7 @@ static int DpsCudaOpBackward(DpsUnetCuda *cu, const DpsULayout *lay, int j, int 
     return DpsCudaResampleAdjoint(cu, DPS_URESAMPLE_UP, n, op->cin, op->H, op->W, cu->s1, din, 0);
   case DPS_UOP_CAT: {
     const size_t a = (size_t)op->cin * HW, b = (size_t)op->cout * HW - a;
-    float       *gs = cu->gskip;
-    for (int k = 0; k < net->isskip[op->skip] - 1; k++) gs += (size_t)cu->chunk * net->skipsize[k];
+    float       *gs = cu->gskip + (size_t)cu->chunk * net->skipoffset[net->isskip[op->skip] - 1];
     DPS_RUN(DpsCatAdjointKernel, (size_t)n * (a + b), (size_t)n * (a + b), a, b, dout, din, gs);
     return 0;
   }
@@ -824,16 +814,15 @@ extern "C" int DpsUnetCudaVJP(DpsUnetCuda *cu, int n, const float *t, const floa
     DPS_TRY(DpsCudaForwardPass(cu, lay, m));
     if (out) DPS_CUDA(cudaMemcpyAsync(out + i0 * dout, cu->out, sizeof(float) * m * dout, cudaMemcpyDeviceToHost, cu->stream));
     DPS_CUDA(cudaMemcpyAsync(cu->g[0], u + i0 * dout, sizeof(float) * m * dout, cudaMemcpyHostToDevice, cu->stream));
-    DPS_CUDA(cudaMemsetAsync(cu->gskip, 0, sizeof(float) * m * DpsSkipTotal(net), cu->stream));
+    DPS_CUDA(cudaMemsetAsync(cu->gskip, 0, sizeof(float) * m * net->skipoffset[net->nskip], cu->stream));
     g = cu->g[0];
     for (int j = net->nops - 1; j >= 0; j--) {
       float *d = j ? (g == cu->g[0] ? cu->g[1] : cu->g[0]) : cu->dx;
       DPS_TRY(DpsCudaOpBackward(cu, lay, j, m, j ? DpsCudaTensor(cu, lay, j) : cu->x, g, d));
       g = d;
       if (j && net->isskip[j]) {
-        const float *gs = cu->gskip;
+        const float *gs   = cu->gskip + (size_t)cu->chunk * net->skipoffset[net->isskip[j] - 1];
         const size_t size = (size_t)m * net->skipsize[net->isskip[j] - 1];
-        for (int k = 0; k < net->isskip[j] - 1; k++) gs += (size_t)cu->chunk * net->skipsize[k]; /* as DpsCudaOpBackward */
         DPS_RUN(DpsAddKernel, size, size, gs, g);
       }
     }

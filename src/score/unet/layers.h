@@ -118,6 +118,8 @@ typedef struct {
   size_t colsize;
 } DpsUScratch;
 
+/* the output's size: the input's, doubled (up) or halved (down) */
+void DpsUResBlockOutputSize(const DpsUResBlock *r, int H, int W, int *Ho, int *Wo);
 /* semb = SiLU(emb), the time embedding after the SiLU of emb_layers; h [cout][Ho][Wo] is saved for backward */
 void DpsUResBlockForward(const DpsUResBlock *r, int H, int W, const float *semb, const float *x, float *h, float *out, DpsUScratch *s);
 void DpsUResBlockBackward(const DpsUResBlock *r, int H, int W, const float *semb, const float *x, const float *h, const float *dout, float *dx, DpsUScratch *s);

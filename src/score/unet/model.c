@@ -281,11 +281,12 @@ static int DpsUnetPlan(DpsUnet *net)
 
   net->isskip   = (int *)calloc((size_t)n + 1, sizeof(int));
   net->skipsize = (size_t *)calloc((size_t)n + 1, sizeof(size_t));
+  net->skipoffset = (size_t *)calloc((size_t)n + 2, sizeof(size_t));
   net->fwd.tensor = (size_t *)calloc((size_t)n + 1, sizeof(size_t));
   net->vjp.tensor = (size_t *)calloc((size_t)n + 1, sizeof(size_t));
   net->fwd.aux    = (size_t *)calloc(2 * (size_t)n, sizeof(size_t));
   net->vjp.aux    = (size_t *)calloc(2 * (size_t)n, sizeof(size_t));
-  if (!net->isskip || !net->skipsize || !net->fwd.tensor || !net->vjp.tensor || !net->fwd.aux || !net->vjp.aux) return DpsUnetSetError("unet: out of memory");
+  if (!net->isskip || !net->skipsize || !net->skipoffset || !net->fwd.tensor || !net->vjp.tensor || !net->fwd.aux || !net->vjp.aux) return DpsUnetSetError("unet: out of memory");
   for (int j = 0; j < n; j++) {
     const DpsUOp *op   = &net->ops[j];
     const size_t  in   = (size_t)op->cin * op->H * op->W, out = (size_t)op->cout * op->Ho * op->Wo;
@@ -336,6 +337,7 @@ static int DpsUnetPlan(DpsUnet *net)
       if (net->isskip[j]) {
         net->isskip[j]          = ++net->nskip;
         net->skipsize[net->nskip - 1] = size;
+        net->skipoffset[net->nskip]   = net->skipoffset[net->nskip - 1] + size;
         net->fwd.tensor[j]      = fsize;
         fsize += size;
       } else net->fwd.tensor[j] = (j % 2) * net->maxact;
@@ -389,6 +391,7 @@ void DpsUnetDestroy(DpsUnet *net)
   free(net->ops);
   free(net->isskip);
   free(net->skipsize);
+  free(net->skipoffset);
   free(net->fwd.tensor);
   free(net->fwd.aux);
   free(net->vjp.tensor);
@@ -456,7 +459,7 @@ size_t DpsUnetWorkspace(const DpsUnet *net, int vjp)
   size_t n = (vjp ? net->vjp.size : net->fwd.size) + net->s1 + net->s2 + net->s3 + net->col + net->vec + 16 * (size_t)net->cfg.model_channels;
   if (vjp) {
     n += 2 * net->maxact;
-    for (int k = 0; k < net->nskip; k++) n += net->skipsize[k];
+    n += net->skipoffset[net->nskip];
   }
   return n;
 }
@@ -569,8 +572,7 @@ static float *DpsUnetOpBackward(const DpsUnet *net, const DpsULayout *lay, DpsUW
     break;
   case DPS_UOP_CAT: {
     const size_t n = (size_t)op->cin * op->H * op->W, m = (size_t)op->cout * op->H * op->W - n;
-    float       *g = w->gskip;
-    for (int k = 0; k < net->isskip[op->skip] - 1; k++) g += net->skipsize[k];
+    float       *g = w->gskip + net->skipoffset[net->isskip[op->skip] - 1];
     for (size_t i = 0; i < m; i++) g[i] += dout[n + i];
     return dout;
   }
@@ -607,27 +609,24 @@ int DpsUnetVJP(const DpsUnet *net, int n, const float *t, const float *x, const 
 {
   const size_t din = (size_t)net->cfg.in_channels * net->cfg.image_size * net->cfg.image_size;
   const size_t dout = (size_t)net->cfg.out_channels * net->cfg.image_size * net->cfg.image_size;
-  size_t       nskip = 0;
   DpsUWork     w;
 
   DpsUnetWorkSplit(net, 1, work, &w);
-  for (int k = 0; k < net->nskip; k++) nskip += net->skipsize[k];
   for (int i = 0; i < n; i++) {
     const float *xi = x + i * din;
     float       *g;
     /* the output is not needed backward: without `out` it lands in a gradient buffer, free until then */
     DpsUnetForwardImage(net, &net->vjp, &w, t[i], xi, out ? out + i * dout : w.g[1]);
     memcpy(w.g[0], u + i * dout, sizeof(float) * dout);
-    memset(w.gskip, 0, sizeof(float) * nskip);
+    memset(w.gskip, 0, sizeof(float) * net->skipoffset[net->nskip]);
     g = w.g[0];
     for (int j = net->nops - 1; j >= 0; j--) {
       const float *in = j ? DpsUnetTensor(&net->vjp, &w, j) : xi;
       float       *d  = j ? (g == w.g[0] ? w.g[1] : w.g[0]) : dx + i * din;
       g               = DpsUnetOpBackward(net, &net->vjp, &w, j, in, g, d);
       if (j && net->isskip[j]) {
-        const float *gs   = w.gskip;
+        const float *gs   = w.gskip + net->skipoffset[net->isskip[j] - 1];
         const size_t size = net->skipsize[net->isskip[j] - 1];
-        for (int k = 0; k < net->isskip[j] - 1; k++) gs += net->skipsize[k];
         for (size_t e = 0; e < size; e++) g[e] += gs[e];
       }
     }

@@ -50,7 +50,7 @@ struct DpsUnet {
   int           nops;
   int          *isskip; /* [nops + 1]: index + 1 into gskip for skip tensors, 0 otherwise */
   int           nskip;
-  size_t       *skipsize;
+  size_t       *skipsize, *skipoffset; /* [nskip] sizes; [nskip + 1] offsets in gskip (the last: their total) */
   size_t        maxact, s1, s2, s3, col, vec; /* scratch sizes */
   DpsULayout    fwd, vjp;
 };

@@ -8,7 +8,7 @@
 #include <string.h>
 #include "score/unet/layers.h"
 
-static void DpsUResBlockOutputSize(const DpsUResBlock *r, int H, int W, int *Ho, int *Wo)
+void DpsUResBlockOutputSize(const DpsUResBlock *r, int H, int W, int *Ho, int *Wo)
 {
   *Ho = r->updown == DPS_URESAMPLE_UP ? 2 * H : r->updown == DPS_URESAMPLE_DOWN ? H / 2 : H;
   *Wo = r->updown == DPS_URESAMPLE_UP ? 2 * W : r->updown == DPS_URESAMPLE_DOWN ? W / 2 : W;
