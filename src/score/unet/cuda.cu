@@ -342,8 +342,8 @@ static const float *DpsDev(const DpsUnetCuda *cu, const float *p) { return cu->p
 
 static size_t DpsRound(size_t n) { return (n + DPS_ALIGN - 1) / DPS_ALIGN * DPS_ALIGN; }
 
-/* Sets the region pointers for `chunk` images of one mode in cu->block (or only counts, block NULL); returns the
-   bytes needed. Doubles first, then floats, every region aligned. */
+/* The bytes `chunk` images of one mode need; with a block, also sets the region pointers into it (a count, block
+   NULL, changes nothing). Doubles first, then floats, every region aligned. */
 static size_t DpsCudaCarve(DpsUnetCuda *cu, int vjp, int chunk, char *block)
 {
   const DpsUnet *net = cu->net;
@@ -351,17 +351,15 @@ static size_t DpsCudaCarve(DpsUnetCuda *cu, int vjp, int chunk, char *block)
   const size_t   din = (size_t)net->cfg.in_channels * R * R, dout = (size_t)net->cfg.out_channels * R * R;
   size_t         off = 0;
   size_t         colimages = cu->colimage ? DPS_COL_TARGET / cu->colimage : 1;
-  char          *p;
 #define DPS_TAKE(ptr, type, count) \
   do { \
-    p = block ? block + off : NULL; \
-    (ptr) = (type *)p; \
+    if (block) (ptr) = (type *)(block + off); \
     off += DpsRound(count) * sizeof(type); \
   } while (0)
 
   if (colimages < 1) colimages = 1;
   if (colimages > n) colimages = n;
-  cu->colsize = cu->colimage * colimages;
+  const size_t colsize = cu->colimage * colimages;
   DPS_TAKE(cu->part, double, n * DPS_UNET_GROUPS * DPS_NORM_CHUNKS * 2);
   DPS_TAKE(cu->mean, double, n * DPS_UNET_GROUPS);
   DPS_TAKE(cu->meanf, float, n * DPS_UNET_GROUPS);
@@ -372,7 +370,7 @@ static size_t DpsCudaCarve(DpsUnetCuda *cu, int vjp, int chunk, char *block)
   DPS_TAKE(cu->s1, float, n * net->s1);
   DPS_TAKE(cu->s2, float, n * net->s2);
   DPS_TAKE(cu->s3buf, float, n * cu->s3);
-  DPS_TAKE(cu->col, float, cu->colsize);
+  DPS_TAKE(cu->col, float, colsize);
   DPS_TAKE(cu->vec, float, n * net->vec);
   DPS_TAKE(cu->emb, float, n * 4 * mc);
   DPS_TAKE(cu->semb, float, n * 4 * mc);
@@ -380,7 +378,7 @@ static size_t DpsCudaCarve(DpsUnetCuda *cu, int vjp, int chunk, char *block)
   DPS_TAKE(cu->x, float, n * din);
   DPS_TAKE(cu->t, float, n);
   DPS_TAKE(cu->out, float, n * dout);
-  cu->g[0] = cu->g[1] = cu->gskip = cu->dx = NULL;
+  if (block) cu->g[0] = cu->g[1] = cu->gskip = cu->dx = NULL;
   if (vjp) {
     DPS_TAKE(cu->g[0], float, n * net->maxact);
     DPS_TAKE(cu->g[1], float, n * net->maxact);
@@ -388,7 +386,10 @@ static size_t DpsCudaCarve(DpsUnetCuda *cu, int vjp, int chunk, char *block)
     DPS_TAKE(cu->dx, float, n * din);
   }
 #undef DPS_TAKE
-  cu->chunk = chunk;
+  if (block) { /* a count leaves the current carving as it is */
+    cu->colsize = colsize;
+    cu->chunk   = chunk;
+  }
   return off;
 }
 
