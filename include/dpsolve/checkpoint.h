@@ -55,8 +55,4 @@ PETSC_EXTERN PetscErrorCode DpsCheckpointPeekRunId(DpsCheckpoint, PetscBool *, u
 /* Collective: the run is complete; the checkpoint, its previous copy and any temporary file are removed */
 PETSC_EXTERN PetscErrorCode DpsCheckpointRemove(DpsCheckpoint);
 
-/* Test aid: DPSOLVE_KILL_AT=name[:count] kills this process (SIGKILL) the count-th time (default 1) it reaches
-   the named point, to test restarts from every phase of a checkpoint or output write. A no-op otherwise. */
-PETSC_EXTERN void DpsKillPoint(const char[]);
-
 #endif

@@ -9,7 +9,10 @@
 #include <dpsolve/operator.h>
 #include <dpsolve/score.h>
 #include <dpsolve/sampler.h>
+#include <dpsolve/files.h>
 #include <dpsolve/dataset.h>
+#include <dpsolve/output.h>
+#include <dpsolve/checkpoint.h>
 #include <dpsolve/run.h>
 #include <dpsolve/eval.h>
 
@@ -21,5 +24,8 @@ PETSC_EXTERN PetscErrorCode DpsInitializePackage(void);
 
 /* Every option given must have been used: an unknown or misspelt option is an error, not a silent default. */
 PETSC_EXTERN PetscErrorCode DpsOptionsCheckAllUsed(MPI_Comm, const char[]);
+/* calls fn(name, value, ctx) for every option of a database (NULL: the global one): "-name", and "value" or ""
+   for a flag */
+PETSC_EXTERN PetscErrorCode DpsOptionsForEach(PetscOptions, PetscErrorCode (*)(const char[], const char[], void *), void *);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <dpsolve/sampler.h>
 #include <dpsolve/dataset.h>
+#include <dpsolve/output.h>
 #include <dpsolve/checkpoint.h>
 
 typedef struct _n_DpsRun *DpsRun;

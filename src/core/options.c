@@ -22,3 +22,46 @@ PetscErrorCode DpsOptionsCheckAllUsed(MPI_Comm comm, const char verb[])
   PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
   PetscFunctionReturn(0);
 }
+
+PetscErrorCode DpsOptionsForEach(PetscOptions options, PetscErrorCode (*fn)(const char[], const char[], void *), void *ctx)
+{
+  char  *all, *p, *name = NULL;
+  char   value[PETSC_MAX_PATH_LEN];
+  size_t vlen = 0;
+
+  PetscFunctionBegin;
+  /* PetscOptionsGetAll gives "-name value -flag -name2 value2 ": a token that starts with '-' and a letter names
+     an option, every other token belongs to the value of the option before it */
+  PetscCall(PetscOptionsGetAll(options, &all));
+  p = all;
+  for (;;) {
+    char *tok, *end;
+    while (*p == ' ') p++;
+    tok = p;
+    while (*p && *p != ' ') p++;
+    end = p;
+    if (tok == end || (tok[0] == '-' && (((tok[1] | 32) >= 'a' && (tok[1] | 32) <= 'z') || tok[1] == '_'))) {
+      if (name) {
+        value[vlen] = '\0';
+        PetscCall((*fn)(name, value, ctx));
+        PetscCall(PetscFree(name));
+      }
+      if (tok == end) break;
+      {
+        char save = *end;
+        *end      = '\0';
+        PetscCall(PetscStrallocpy(tok, &name));
+        *end = save;
+      }
+      vlen = 0;
+    } else {
+      size_t n = (size_t)(end - tok);
+      if (vlen && vlen < sizeof(value) - 1) value[vlen++] = ' ';
+      if (vlen + n >= sizeof(value)) n = sizeof(value) - 1 - vlen;
+      memcpy(value + vlen, tok, n);
+      vlen += n;
+    }
+  }
+  PetscCall(PetscFree(all));
+  PetscFunctionReturn(0);
+}

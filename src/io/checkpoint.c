@@ -17,7 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include "io/h5.h"
-#include "io/ioimpl.h"
+#include "io/checksum.h"
 
 #define DPS_CHECKPOINT_FORMAT "dpsolve checkpoint 1"
 #define DPS_MAX_IDENTITY      512
@@ -37,112 +37,8 @@ struct _n_DpsCheckpoint {
   int64_t    fsizes[4];                     /* N, S, d, q of the checkpoint that Load read */
 };
 
-void DpsKillPoint(const char name[])
-{
-  static int  parsed = 0;
-  static char target[64];
-  static long count = 1, seen = 0;
 
-  if (!parsed) {
-    const char *env = getenv("DPSOLVE_KILL_AT");
-    parsed          = 1;
-    if (env && env[0]) {
-      const char *colon = strchr(env, ':');
-      size_t      len   = colon ? (size_t)(colon - env) : strlen(env);
-      if (len >= sizeof(target)) len = sizeof(target) - 1;
-      memcpy(target, env, len);
-      target[len] = '\0';
-      if (colon) count = atol(colon + 1);
-    }
-  }
-  if (!target[0] || strcmp(name, target)) return;
-  if (++seen == count) {
-    fprintf(stderr, "dpsolve: DPSOLVE_KILL_AT=%s:%ld reached: killing process %d\n", target, count, (int)getpid());
-    fflush(stderr);
-    kill(getpid(), SIGKILL);
-  }
-}
-
-/* ---------------------------------------------------------------- small HDF5 and file helpers */
-
-PetscErrorCode DpsH5WriteInt64Attribute(hid_t file, const char obj[], const char name[], PetscInt n, const int64_t v[])
-{
-  hsize_t dim = (hsize_t)n;
-  hid_t   attr, space;
-  herr_t  err;
-
-  PetscFunctionBegin;
-  if (H5Aexists_by_name(file, obj, name, H5P_DEFAULT) > 0) {
-    attr  = H5Aopen_by_name(file, obj, name, H5P_DEFAULT, H5P_DEFAULT);
-    space = H5Aget_space(attr);
-    if (H5Sget_simple_extent_npoints(space) == n) {
-      /* same shape: overwrite the value in place */
-      err = H5Awrite(attr, H5T_NATIVE_INT64, v);
-      H5Sclose(space);
-      H5Aclose(attr);
-      PetscCheck(err >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write attribute '%s' of %s", name, obj);
-      PetscFunctionReturn(0);
-    }
-    H5Sclose(space);
-    H5Aclose(attr);
-    H5Adelete_by_name(file, obj, name, H5P_DEFAULT);
-  }
-  space = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL);
-  attr  = H5Acreate_by_name(file, obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  H5Sclose(space);
-  PetscCheck(attr >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot create attribute '%s' of %s", name, obj);
-  err = H5Awrite(attr, H5T_NATIVE_INT64, v);
-  H5Aclose(attr);
-  PetscCheck(err >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write attribute '%s' of %s", name, obj);
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode DpsH5ReadInt64Attribute(hid_t file, const char fname[], const char obj[], const char name[], PetscInt n, int64_t v[])
-{
-  hid_t  attr, space;
-  herr_t err;
-
-  PetscFunctionBegin;
-  PetscCheck(H5Aexists_by_name(file, obj, name, H5P_DEFAULT) > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute '%s' of %s not found", fname, name, obj);
-  attr  = H5Aopen_by_name(file, obj, name, H5P_DEFAULT, H5P_DEFAULT);
-  space = H5Aget_space(attr);
-  if (H5Sget_simple_extent_npoints(space) != n) {
-    H5Sclose(space);
-    H5Aclose(attr);
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute '%s' of %s must hold %" PetscInt_FMT " integers", fname, name, obj, n);
-  }
-  H5Sclose(space);
-  err = H5Aread(attr, H5T_NATIVE_INT64, v);
-  H5Aclose(attr);
-  PetscCheck(err >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot read attribute '%s' of %s as integers", fname, name, obj);
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode DpsSyncPath(const char path[], PetscBool dir)
-{
-  char  d[PETSC_MAX_PATH_LEN], *slash;
-  int   fd;
-
-  PetscFunctionBegin;
-  fd = open(path, O_RDONLY);
-  PetscCheck(fd >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open %s to sync it: %s", path, strerror(errno));
-  PetscCheck(fsync(fd) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "fsync of %s failed: %s", path, strerror(errno));
-  close(fd);
-  if (dir) {
-    /* a rename is durable once the directory that holds the new name is */
-    PetscCall(PetscStrncpy(d, path, sizeof(d)));
-    slash = strrchr(d, '/');
-    if (slash == d) d[1] = '\0';
-    else if (slash) *slash = '\0';
-    else PetscCall(PetscStrncpy(d, ".", sizeof(d)));
-    fd = open(d, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-      (void)fsync(fd); /* some file systems refuse fsync on directories; the rename stands regardless */
-      close(fd);
-    }
-  }
-  PetscFunctionReturn(0);
-}
+/* ---------------------------------------------------------------- helpers */
 
 static PetscErrorCode DpsCheckpointCreateDataset(hid_t file, const char name[], int rank, const hsize_t dims[], hid_t type)
 {
@@ -241,48 +137,6 @@ static PetscBool DpsOptionChangesResults(const char name[])
   return PETSC_TRUE;
 }
 
-PetscErrorCode DpsOptionsForEach(PetscOptions options, PetscErrorCode (*fn)(const char[], const char[], void *), void *ctx)
-{
-  char  *all, *p, *name = NULL;
-  char   value[PETSC_MAX_PATH_LEN];
-  size_t vlen = 0;
-
-  PetscFunctionBegin;
-  /* PetscOptionsGetAll gives "-name value -flag -name2 value2 ": a token that starts with '-' and a letter names
-     an option, every other token belongs to the value of the option before it */
-  PetscCall(PetscOptionsGetAll(options, &all));
-  p = all;
-  for (;;) {
-    char *tok, *end;
-    while (*p == ' ') p++;
-    tok = p;
-    while (*p && *p != ' ') p++;
-    end = p;
-    if (tok == end || (tok[0] == '-' && (((tok[1] | 32) >= 'a' && (tok[1] | 32) <= 'z') || tok[1] == '_'))) {
-      if (name) {
-        value[vlen] = '\0';
-        PetscCall((*fn)(name, value, ctx));
-        PetscCall(PetscFree(name));
-      }
-      if (tok == end) break;
-      {
-        char save = *end;
-        *end      = '\0';
-        PetscCall(PetscStrallocpy(tok, &name));
-        *end = save;
-      }
-      vlen = 0;
-    } else {
-      size_t n = (size_t)(end - tok);
-      if (vlen && vlen < sizeof(value) - 1) value[vlen++] = ' ';
-      if (vlen + n >= sizeof(value)) n = sizeof(value) - 1 - vlen;
-      memcpy(value + vlen, tok, n);
-      vlen += n;
-    }
-  }
-  PetscCall(PetscFree(all));
-  PetscFunctionReturn(0);
-}
 
 static PetscErrorCode DpsCheckpointAddOption(const char name[], const char value[], void *ctx)
 {

@@ -412,3 +412,56 @@ PetscErrorCode DpsH5ReadIntArrayAttribute(hid_t file, const char fname[], const 
   for (PetscInt i = 0; i < *n; i++) values[i] = (PetscInt)v[i];
   PetscFunctionReturn(0);
 }
+
+PetscErrorCode DpsH5WriteInt64Attribute(hid_t file, const char obj[], const char name[], PetscInt n, const int64_t v[])
+{
+  hsize_t dim = (hsize_t)n;
+  hid_t   attr, space;
+  herr_t  err;
+
+  PetscFunctionBegin;
+  if (H5Aexists_by_name(file, obj, name, H5P_DEFAULT) > 0) {
+    attr  = H5Aopen_by_name(file, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    space = H5Aget_space(attr);
+    if (H5Sget_simple_extent_npoints(space) == n) {
+      /* same shape: overwrite the value in place */
+      err = H5Awrite(attr, H5T_NATIVE_INT64, v);
+      H5Sclose(space);
+      H5Aclose(attr);
+      PetscCheck(err >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write attribute '%s' of %s", name, obj);
+      PetscFunctionReturn(0);
+    }
+    H5Sclose(space);
+    H5Aclose(attr);
+    H5Adelete_by_name(file, obj, name, H5P_DEFAULT);
+  }
+  space = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL);
+  attr  = H5Acreate_by_name(file, obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Sclose(space);
+  PetscCheck(attr >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot create attribute '%s' of %s", name, obj);
+  err = H5Awrite(attr, H5T_NATIVE_INT64, v);
+  H5Aclose(attr);
+  PetscCheck(err >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write attribute '%s' of %s", name, obj);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsH5ReadInt64Attribute(hid_t file, const char fname[], const char obj[], const char name[], PetscInt n, int64_t v[])
+{
+  hid_t  attr, space;
+  herr_t err;
+
+  PetscFunctionBegin;
+  PetscCheck(H5Aexists_by_name(file, obj, name, H5P_DEFAULT) > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute '%s' of %s not found", fname, name, obj);
+  attr  = H5Aopen_by_name(file, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+  space = H5Aget_space(attr);
+  if (H5Sget_simple_extent_npoints(space) != n) {
+    H5Sclose(space);
+    H5Aclose(attr);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute '%s' of %s must hold %" PetscInt_FMT " integers", fname, name, obj, n);
+  }
+  H5Sclose(space);
+  err = H5Aread(attr, H5T_NATIVE_INT64, v);
+  H5Aclose(attr);
+  PetscCheck(err >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot read attribute '%s' of %s as integers", fname, name, obj);
+  PetscFunctionReturn(0);
+}

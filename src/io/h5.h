@@ -3,6 +3,7 @@
 #define DPSOLVE_H5_H
 #include <petscsys.h>
 #include <hdf5.h>
+#include <stdint.h>
 
 #define DPS_H5_MAX_RANK 8
 
@@ -34,4 +35,10 @@ PETSC_EXTERN PetscErrorCode DpsH5WriteRealAttribute(hid_t, const char[], const c
 PETSC_EXTERN PetscErrorCode DpsH5WriteIntAttribute(hid_t, const char[], const char[], PetscInt);
 PETSC_EXTERN PetscErrorCode DpsH5WriteIntArrayAttribute(hid_t, const char[], const char[], PetscInt, const PetscInt[]);
 PETSC_EXTERN PetscErrorCode DpsH5ReadIntArrayAttribute(hid_t, const char[], const char[], const char[], PetscInt, PetscInt *, PetscInt[]);
+
+/* 64-bit integer attributes (PetscInt is 32-bit here; counters and run ids are not). Writing an attribute that
+   exists with the same shape overwrites its value in place, so that the object header keeps its layout: the
+   last metadata change of an output file is then a rewrite of the same bytes, not a reallocation. */
+PETSC_EXTERN PetscErrorCode DpsH5WriteInt64Attribute(hid_t, const char[], const char[], PetscInt, const int64_t[]);
+PETSC_EXTERN PetscErrorCode DpsH5ReadInt64Attribute(hid_t, const char[], const char[], const char[], PetscInt, int64_t[]);
 #endif

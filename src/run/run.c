@@ -17,7 +17,6 @@
 #include <time.h>
 #include <sys/resource.h>
 #include "io/h5.h"
-#include "io/ioimpl.h"
 
 struct _n_DpsRun {
   MPI_Comm      comm;

@@ -1,0 +1,35 @@
+/* File safety: what every verb checks before it reads or writes anything, so that no run ever loses a file
+   (docs/running-on-slurm.md, "Files"), and the helpers that make a write durable. */
+#ifndef DPSOLVE_FILES_H
+#define DPSOLVE_FILES_H
+
+#include <petscsys.h>
+
+/* A file a verb uses, by the option that names it: e.g. {"-checkpoint", "ck.h5.tmp", "its temporary file"} */
+typedef struct {
+  const char *option; /* "-input", "-output", ... */
+  const char *path;
+  const char *what;   /* NULL, or what the path is to the option: "its temporary file" */
+} DpsFileUse;
+
+/* Collective. Fails, naming both options and the file, when two of the n uses are the same file: the same
+   (device, inode) after following links for files that exist, the same resolved path for files not yet made.
+   Every rank checks its own view (the ranks of a job may see different file systems). Uses with an empty path
+   are skipped. */
+PETSC_EXTERN PetscErrorCode DpsFilesCheckDistinct(MPI_Comm, PetscInt, const DpsFileUse[]);
+
+/* Fails, naming the file, when path exists and force is false, when it is a directory (even with force), or
+   when its directory is missing or not writable (DpsCheckWritableDirectory); nothing is touched. */
+PETSC_EXTERN PetscErrorCode DpsCheckOutputPath(MPI_Comm, const char[], PetscBool);
+/* Fails, naming the file (what: "output file", "checkpoint", ...), its directory and the reason, unless a file
+   can be created in the directory of path */
+PETSC_EXTERN PetscErrorCode DpsCheckWritableDirectory(MPI_Comm, const char[], const char[]);
+
+/* fsync of a file and, with PETSC_TRUE, of the directory that holds it, by path: what makes a rename durable */
+PETSC_EXTERN PetscErrorCode DpsSyncPath(const char[], PetscBool);
+
+/* Test aid: DPSOLVE_KILL_AT=name[:count] kills this process (SIGKILL) the count-th time (default 1) it reaches
+   the named point, to test restarts from every phase of a checkpoint or output write. A no-op otherwise. */
+PETSC_EXTERN void DpsKillPoint(const char[]);
+
+#endif
