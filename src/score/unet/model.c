@@ -7,6 +7,7 @@
    internals stay in a tape, then the operations run backward; the gradient reaching a skip tensor from its
    concatenation is kept aside and added when the backward pass arrives at it. The forward pass alone keeps
    only the skip tensors and alternates between two buffers for the others. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,21 @@ static int DpsUnetSetError(const char *fmt, ...)
 
 const char *DpsUnetError(void) { return dps_unet_error; }
 
+/* a + b and a b, recording an overflow of size_t in net->overflow */
+static size_t DpsUAdd(DpsUnet *net, size_t a, size_t b)
+{
+  size_t r;
+  net->overflow |= __builtin_add_overflow(a, b, &r);
+  return r;
+}
+
+static size_t DpsUMul(DpsUnet *net, size_t a, size_t b)
+{
+  size_t r;
+  net->overflow |= __builtin_mul_overflow(a, b, &r);
+  return r;
+}
+
 /* ------------------------------------------------------------------------------------------------------------ */
 /* construction */
 
@@ -44,10 +60,10 @@ static const float *DpsUnetParam(DpsUnet *net, int ndim, const int *shape, const
   vsnprintf(p.name, sizeof(p.name), fmt, ap);
   va_end(ap);
   p.ndim = ndim;
-  for (int d = 0; d < ndim; d++) size *= (size_t)(p.shape[d] = shape[d]);
+  for (int d = 0; d < ndim; d++) net->overflow |= __builtin_mul_overflow(size, (size_t)(p.shape[d] = shape[d]), &size);
   p.offset = net->nfloats;
   p.size   = size;
-  net->nfloats += size;
+  net->overflow |= __builtin_add_overflow(net->nfloats, size, &net->nfloats);
   if (net->table) net->table[net->nparams] = p;
   net->nparams++;
   return net->params ? net->params + p.offset : NULL;
@@ -151,7 +167,7 @@ static void DpsUnetAddAttention(DpsUnet *net, int C, int R, int num_heads, const
   op->cout = C;
   op->Ho = op->Wo = R;
   op->naux[0]     = (size_t)3 * C * L;
-  op->naux[1]     = (size_t)a->heads * L * L;
+  op->naux[1]     = DpsUMul(net, DpsUMul(net, (size_t)a->heads, (size_t)L), (size_t)L);
 }
 
 /* Downsample (strided conv or average pool) and Upsample (nearest, then conv or nothing) modules */
@@ -252,32 +268,56 @@ static void DpsUnetBuild(DpsUnet *net)
   }
 }
 
+/* The layers index pixels (H W, the attention length L), channels and a convolution's inputs per output
+   (cin k k) with int, and the GEMMs take int dimensions; sizes in floats are size_t (DpsUnetPlan). */
 static int DpsUnetCheckConfig(const DpsUnetConfig *c)
 {
   const int heads_up = c->num_heads_upsample == -1 ? c->num_heads : c->num_heads_upsample;
+  int       pixels, wide, ted;
 
   if (c->image_size < 1 || c->in_channels < 1 || c->out_channels < 1 || c->model_channels < 1 || c->num_res_blocks < 0 || c->num_res_blocks > DPS_UNET_MAX_RES_BLOCKS)
     return DpsUnetSetError("unet: image_size %d, in_channels %d, out_channels %d, model_channels %d must be positive and num_res_blocks %d in 0..%d", c->image_size, c->in_channels, c->out_channels, c->model_channels, c->num_res_blocks, DPS_UNET_MAX_RES_BLOCKS);
   if (c->nlevels < 1 || c->nlevels > DPS_UNET_MAX_LEVELS) return DpsUnetSetError("unet: channel_mult has %d levels, expected 1 to %d", c->nlevels, DPS_UNET_MAX_LEVELS);
   if (c->nattention < 0 || c->nattention > DPS_UNET_MAX_LEVELS) return DpsUnetSetError("unet: %d attention resolutions, at most %d", c->nattention, DPS_UNET_MAX_LEVELS);
   if (c->image_size % (1 << (c->nlevels - 1))) return DpsUnetSetError("unet: image_size %d is not divisible by 2^%d (channel_mult has %d levels)", c->image_size, c->nlevels - 1, c->nlevels);
+  /* the full resolution is the largest: the first convolution's pixels, and an attention's length there */
+  if (__builtin_mul_overflow(c->image_size, c->image_size, &pixels))
+    return DpsUnetSetError("unet: image_size %d: %d^2 = %.0f pixels per image (a convolution's and an attention's length) is too large: at most %d", c->image_size, c->image_size, (double)c->image_size * c->image_size, INT_MAX);
+  if (__builtin_mul_overflow(4, c->model_channels, &ted)) return DpsUnetSetError("unet: model_channels %d: the time embedding's 4 x %d channels are too many (at most %d)", c->model_channels, c->model_channels, INT_MAX);
   for (int l = 0; l < c->nlevels; l++) {
-    const int ch = (int)(c->channel_mult[l] * c->model_channels);
+    const double chd = c->channel_mult[l] * c->model_channels;
+    /* the widest int the network forms from a level's channels: a 3x3 convolution after the concatenation of
+       two levels' tensors has 2 x 9 ch inputs per output */
+    if (!(chd <= INT_MAX / 18)) return DpsUnetSetError("unet: level %d has %g channels (channel_mult %g x model_channels %d): at most %d", l, chd, c->channel_mult[l], c->model_channels, INT_MAX / 18);
+    const int ch = chd > 0 ? (int)chd : 0;
     if (ch < 1 || ch % DPS_UNET_GROUPS) return DpsUnetSetError("unet: level %d has %d channels (channel_mult %g x model_channels %d): GroupNorm(32) needs a positive multiple of 32", l, ch, c->channel_mult[l], c->model_channels);
     if (c->num_head_channels == -1) {
       if (c->num_heads < 1 || heads_up < 1 || ch % c->num_heads || ch % heads_up) return DpsUnetSetError("unet: %d channels at level %d are not divisible into num_heads %d / num_heads_upsample %d heads", ch, l, c->num_heads, heads_up);
     } else if (c->num_head_channels < 1 || ch % c->num_head_channels) return DpsUnetSetError("unet: %d channels at level %d are not divisible by num_head_channels %d", ch, l, c->num_head_channels);
   }
+  /* the first convolution has 9 in_channels inputs per output */
+  if (__builtin_mul_overflow(9, c->in_channels, &wide) || c->out_channels > INT_MAX / 9) return DpsUnetSetError("unet: in_channels %d, out_channels %d: at most %d each", c->in_channels, c->out_channels, INT_MAX / 9);
   return 0;
 }
 
 static size_t DpsUMax(size_t a, size_t b) { return a > b ? a : b; }
 
+/* floats of workspace for one mode; 1 if they overflow size_t (or their bytes do) */
+static int DpsUnetWorkspaceSize(const DpsUnet *net, int vjp, size_t *size)
+{
+  const size_t part[] = {vjp ? net->vjp.size : net->fwd.size, net->s1, net->s2, net->s3, net->col, net->vec, 16 * (size_t)net->cfg.model_channels, vjp ? 2 * net->maxact : 0, vjp ? net->skipoffset[net->nskip] : 0};
+  int          over   = 0;
+
+  *size = 0;
+  for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++) over |= __builtin_add_overflow(*size, part[i], size);
+  return over || *size > SIZE_MAX / sizeof(float);
+}
+
 /* Scratch sizes, skip tensors and the two layouts. */
 static int DpsUnetPlan(DpsUnet *net)
 {
   const int n = net->nops;
-  size_t    act;
+  size_t    act, size;
 
   net->isskip   = (int *)calloc((size_t)n + 1, sizeof(int));
   net->skipsize = (size_t *)calloc((size_t)n + 1, sizeof(size_t));
@@ -333,27 +373,30 @@ static int DpsUnetPlan(DpsUnet *net)
       const DpsUOp *op   = &net->ops[j - 1];
       const size_t  size = (size_t)op->cout * op->Ho * op->Wo;
       net->vjp.tensor[j] = vsize;
-      vsize += size;
+      vsize              = DpsUAdd(net, vsize, size);
       if (net->isskip[j]) {
         net->isskip[j]          = ++net->nskip;
         net->skipsize[net->nskip - 1] = size;
-        net->skipoffset[net->nskip]   = net->skipoffset[net->nskip - 1] + size;
+        net->skipoffset[net->nskip]   = DpsUAdd(net, net->skipoffset[net->nskip - 1], size);
         net->fwd.tensor[j]      = fsize;
-        fsize += size;
+        fsize                   = DpsUAdd(net, fsize, size);
       } else net->fwd.tensor[j] = (j % 2) * net->maxact;
     }
     for (int j = 0; j < n; j++) {
       const DpsUOp *op = &net->ops[j];
+      const size_t  aux = DpsUAdd(net, op->naux[0], op->naux[1]);
       net->vjp.aux[2 * j]     = vsize;
       net->vjp.aux[2 * j + 1] = vsize + op->naux[0];
-      vsize += op->naux[0] + op->naux[1];
+      vsize                   = DpsUAdd(net, vsize, aux);
       net->fwd.aux[2 * j]     = fsize;
       net->fwd.aux[2 * j + 1] = fsize + op->naux[0];
-      auxmax                  = DpsUMax(auxmax, op->naux[0] + op->naux[1]);
+      auxmax                  = DpsUMax(auxmax, aux);
     }
-    net->fwd.size = fsize + auxmax;
+    net->fwd.size = DpsUAdd(net, fsize, auxmax);
     net->vjp.size = vsize;
   }
+  if (net->overflow || DpsUnetWorkspaceSize(net, 0, &size) || DpsUnetWorkspaceSize(net, 1, &size))
+    return DpsUnetSetError("unet: image_size %d, model_channels %d: the workspace of one image is more than %zu bytes", net->cfg.image_size, net->cfg.model_channels, SIZE_MAX);
   return 0;
 }
 
@@ -367,6 +410,10 @@ int DpsUnetCreate(const DpsUnetConfig *cfg, DpsUnet **out)
   if (!net) return DpsUnetSetError("unet: out of memory");
   net->cfg = *cfg;
   DpsUnetBuild(net); /* counting pass */
+  if (net->overflow) {
+    DpsUnetDestroy(net);
+    return DpsUnetSetError("unet: image_size %d, model_channels %d: the parameters or an attention's weights [heads][L][L] (L = pixels) number more than %zu floats", cfg->image_size, cfg->model_channels, SIZE_MAX);
+  }
   net->table  = (DpsUParam *)calloc((size_t)net->nparams, sizeof(DpsUParam));
   net->ops    = (DpsUOp *)calloc((size_t)net->nops, sizeof(DpsUOp));
   net->params = (float *)calloc(net->nfloats, sizeof(float));
@@ -456,11 +503,8 @@ typedef struct {
 
 size_t DpsUnetWorkspace(const DpsUnet *net, int vjp)
 {
-  size_t n = (vjp ? net->vjp.size : net->fwd.size) + net->s1 + net->s2 + net->s3 + net->col + net->vec + 16 * (size_t)net->cfg.model_channels;
-  if (vjp) {
-    n += 2 * net->maxact;
-    n += net->skipoffset[net->nskip];
-  }
+  size_t n;
+  (void)DpsUnetWorkspaceSize(net, vjp, &n); /* checked by DpsUnetPlan */
   return n;
 }
 

@@ -53,6 +53,7 @@ struct DpsUnet {
   size_t       *skipsize, *skipoffset; /* [nskip] sizes; [nskip + 1] offsets in gskip (the last: their total) */
   size_t        maxact, s1, s2, s3, col, vec; /* scratch sizes */
   DpsULayout    fwd, vjp;
+  int           overflow; /* a size of the parameters or the layouts does not fit in size_t */
 };
 
 #ifdef __cplusplus
