@@ -50,5 +50,7 @@ PETSC_EXTERN PetscErrorCode DpsScoreGMMGetPrior(DpsScore, PetscInt *, PetscInt *
    for an eps-only model. */
 PETSC_EXTERN PetscErrorCode DpsScoreUNetSetWeights(DpsScore, const char[]);
 PETSC_EXTERN PetscErrorCode DpsScoreUNetGetVariance(DpsScore, PetscInt *, const PetscReal **);
+/* an error naming the input file fname unless its data_shape is the loaded unet's (C, H, W); no-op for other types */
+PETSC_EXTERN PetscErrorCode DpsScoreUNetCheckDataShape(DpsScore, const char[], PetscInt, const PetscInt[]);
 
 #endif

@@ -7,6 +7,8 @@
 #include "score/scoreimpl.h"
 #include "score/unetimpl.h"
 #include "io/h5.h"
+#include <errno.h>
+#include <unistd.h>
 
 typedef struct {
   char       weights[PETSC_MAX_PATH_LEN]; /* -score_unet_weights, empty: the input file's /prior */
@@ -132,19 +134,16 @@ static void DpsUnetFormatShape(int ndim, const int shape[], char buf[], size_t l
   if (k < len) snprintf(buf + k, len - k, "]");
 }
 
-PetscErrorCode DpsUnetLoadH5(hid_t file, const char fname[], const char group[], DpsUnet **out)
+/* every parameter of net from the group; net stays the caller's to destroy, also on error, so that every message
+   is formatted while the names and values it quotes are alive */
+static PetscErrorCode DpsUnetReadParameters(hid_t file, const char fname[], const char group[], DpsUnet *net)
 {
-  DpsUnetConfig     cfg;
-  DpsUnet          *net;
   DpsUnetUnexpected unexpected;
   char              missing[1024] = "", path[PETSC_MAX_PATH_LEN], expect[64], have[64];
   int               nmissing = 0;
   hid_t             g;
 
   PetscFunctionBegin;
-  *out = NULL;
-  PetscCall(DpsUnetReadConfig(file, fname, group, &cfg));
-  PetscCheck(!DpsUnetCreate(&cfg, &net), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s: %s", fname, group, DpsUnetError());
   for (int i = 0; i < DpsUnetGetNumParameters(net); i++) {
     int         ndim, shape[4], rank;
     hsize_t     dims[DPS_H5_MAX_RANK];
@@ -165,10 +164,7 @@ PetscErrorCode DpsUnetLoadH5(hid_t file, const char fname[], const char group[],
       continue;
     }
     d = H5Dopen2(file, path, H5P_DEFAULT);
-    if (d < 0) {
-      DpsUnetDestroy(net);
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s is not a dataset (expected parameter %s of shape %s)", fname, path, name, expect);
-    }
+    PetscCheck(d >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s is not a dataset (expected parameter %s of shape %s)", fname, path, name, expect);
     space = H5Dget_space(d);
     rank  = H5Sget_simple_extent_ndims(space);
     same  = (PetscBool)(rank == ndim);
@@ -182,21 +178,16 @@ PetscErrorCode DpsUnetLoadH5(hid_t file, const char fname[], const char group[],
       DpsUnetFormatShape(rank, hs, have, sizeof(have));
     } else PetscCall(PetscStrncpy(have, "(not an array)", sizeof(have)));
     H5Sclose(space);
-    if (!same) {
-      H5Dclose(d);
-      DpsUnetDestroy(net);
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: parameter %s has shape %s, expected %s for the architecture in the attributes of %s", fname, path, have, expect, group);
-    }
+    if (!same) H5Dclose(d);
+    PetscCheck(same, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: parameter %s has shape %s, expected %s for the architecture in the attributes of %s", fname, path, have, expect, group);
     err = H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
     H5Dclose(d);
-    if (err < 0) {
-      DpsUnetDestroy(net);
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot read parameter %s as float32", fname, path);
-    }
+    PetscCheck(err >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot read parameter %s as float32", fname, path);
     for (size_t k = 0, len = (size_t)shape[0] * shape[1] * shape[2] * shape[3]; k < len; k++)
       if (!isfinite(data[k])) {
-        DpsUnetDestroy(net);
-        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FP, "%s: parameter %s holds %g at entry %zu: every weight must be finite", fname, path, (double)data[k], k);
+        char value[32]; /* C's "nan", "-inf": PETSc's %g would append a '.' */
+        snprintf(value, sizeof(value), "%g", (double)data[k]);
+        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FP, "%s: parameter %s holds %s at entry %zu: every weight must be finite", fname, path, value, k);
       }
   }
   PetscCall(PetscMemzero(&unexpected, sizeof(unexpected)));
@@ -206,11 +197,24 @@ PetscErrorCode DpsUnetLoadH5(hid_t file, const char fname[], const char group[],
     H5Literate(g, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, DpsUnetVisitLink, &unexpected);
     H5Gclose(g);
   }
-  if (nmissing || unexpected.n) {
-    DpsUnetDestroy(net);
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s does not match the architecture in its attributes: %d missing parameter(s)%s%s%s; %d unexpected dataset(s)%s%s%s", fname, group, nmissing, nmissing ? " (" : "", missing,
-            nmissing > 8 ? ", ...)" : (nmissing ? ")" : ""), unexpected.n, unexpected.n ? " (" : "", unexpected.list, unexpected.n > 8 ? ", ...)" : (unexpected.n ? ")" : ""));
-  }
+  PetscCheck(!nmissing && !unexpected.n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s does not match the architecture in its attributes: %d missing parameter(s)%s%s%s; %d unexpected dataset(s)%s%s%s", fname, group, nmissing, nmissing ? " (" : "", missing,
+             nmissing > 8 ? ", ...)" : (nmissing ? ")" : ""), unexpected.n, unexpected.n ? " (" : "", unexpected.list, unexpected.n > 8 ? ", ...)" : (unexpected.n ? ")" : ""));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsUnetLoadH5(hid_t file, const char fname[], const char group[], DpsUnet **out)
+{
+  DpsUnetConfig  cfg;
+  DpsUnet       *net;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  *out = NULL;
+  PetscCall(DpsUnetReadConfig(file, fname, group, &cfg));
+  PetscCheck(!DpsUnetCreate(&cfg, &net), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s: %s", fname, group, DpsUnetError());
+  ierr = DpsUnetReadParameters(file, fname, group, net); /* its message is out: the network can go */
+  if (ierr) DpsUnetDestroy(net);
+  PetscCall(ierr);
   *out = net;
   PetscFunctionReturn(0);
 }
@@ -232,8 +236,18 @@ static PetscErrorCode DpsScoreUNetLoadGroup(DpsScore s, hid_t file, const char f
   PetscCall(DpsUnetLoadH5(file, fname, "/prior", &net));
   c = DpsUnetGetConfig(net);
   if (c->out_channels != c->in_channels && c->out_channels != 2 * c->in_channels) {
+    const int cin = c->in_channels, cout = c->out_channels; /* c goes with the network */
     DpsUnetDestroy(net);
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_SUP, "%s: the unet has %d input and %d output channels: expected eps (as many) or eps and v (twice as many, learned sigma)", fname, c->in_channels, c->out_channels);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_SUP, "%s: the unet has %d input and %d output channels: expected eps (as many) or eps and v (twice as many, learned sigma)", fname, cin, cout);
+  }
+  {
+    /* a row of the score holds out_channels >= in_channels images' values: they must fit in PetscInt */
+    const PetscInt64 dout = (PetscInt64)c->out_channels * c->image_size * c->image_size;
+    if (dout > PETSC_MAX_INT) {
+      const int cout = c->out_channels, size = c->image_size;
+      DpsUnetDestroy(net);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_SUP, "%s: the unet's %d x %d x %d = %" PetscInt64_FMT " output values per image are more than PetscInt holds (%" PetscInt_FMT ")", fname, cout, size, size, dout, PETSC_MAX_INT);
+    }
   }
   DpsUnetCudaDestroy(u->cuda); /* it refers to the old network */
   u->cuda = NULL;
@@ -260,10 +274,34 @@ PetscErrorCode DpsScoreUNetSetWeights(DpsScore s, const char fname[])
   PetscFunctionBegin;
   PetscCall(PetscObjectTypeCompare((PetscObject)s, DPSSCOREUNET, &is));
   PetscCheck(is, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "DpsScoreUNetSetWeights() needs a unet score");
+  /* the system's reason (a missing file, a soft-link loop, no permission), which the HDF5 library does not give */
+  PetscCheck(!access(fname, R_OK), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "%s: cannot read the unet weights file (-score_unet_weights): %s", fname, strerror(errno));
   PetscCall(DpsH5Open(PETSC_COMM_SELF, fname, PETSC_FALSE, &file));
   PetscCall(DpsScoreUNetLoadGroup(s, file, fname));
   PetscCall(DpsH5Close(&file));
   PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsScoreUNetCheckDataShape(DpsScore s, const char fname[], PetscInt nshape, const PetscInt shape[])
+{
+  Score_UNet          *u = (Score_UNet *)s->data;
+  const DpsUnetConfig *c;
+  PetscBool            is, same;
+  char                 have[128] = "(";
+
+  PetscFunctionBegin;
+  PetscCall(PetscObjectTypeCompare((PetscObject)s, DPSSCOREUNET, &is));
+  if (!is) PetscFunctionReturn(0);
+  PetscCheck(u->net, PETSC_COMM_SELF, PETSC_ERR_ORDER, "the unet score has no network: load it first");
+  c    = DpsUnetGetConfig(u->net);
+  same = (PetscBool)(nshape == 3 && shape[0] == c->in_channels && shape[1] == c->image_size && shape[2] == c->image_size);
+  if (same) PetscFunctionReturn(0);
+  for (PetscInt k = 0; k < nshape; k++) {
+    size_t len = strlen(have);
+    PetscCall(PetscSNPrintf(have + len, sizeof(have) - len, "%s%" PetscInt_FMT, k ? ", " : "", shape[k]));
+  }
+  PetscCall(PetscStrlcat(have, ")", sizeof(have)));
+  SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: data_shape %s is not the unet's (C, H, W) = (%d, %d, %d) (weights %s): a row is an image [C][H][W]", fname, have, c->in_channels, c->image_size, c->image_size, u->source);
 }
 
 PetscErrorCode DpsScoreUNetGetVariance(DpsScore s, PetscInt *n, const PetscReal **v)
