@@ -1,11 +1,18 @@
 /* Philox4x32-10 counter-based generator (Salmon et al., SC'11), usable from C and from CUDA kernels.
    methods.md section 9: every random number is a pure function of (seed, counter), so results never depend on
-   the rank, the batch or a restart. This header has no dependencies so the CUDA score code can include it. */
+   the rank, the batch or a restart. The generator itself is Random123's (Debian: librandom123-dev, header-only,
+   C, C++ and CUDA); the conversions of its words to uniforms and normals below are dpsolve's own. This header
+   needs nothing but Random123 and libm, so the CUDA score code can include it. */
 #ifndef DPSOLVE_PHILOX_H
 #define DPSOLVE_PHILOX_H
 
 #include <stdint.h>
 #include <math.h>
+/* Random123's features headers pick the compiler's settings (gcc, nvcc host and device passes); Philox4x32 needs
+   none of its optional R123_USE_ macros (AES-NI, SSE, 64-bit mulhilo), so none is set here. Under nvcc its
+   functions are __device__ in the device pass and host functions in the host pass, so the __host__ __device__
+   wrappers below can call them in both. */
+#include <Random123/philox.h>
 
 #if defined(__CUDACC__)
   #define DPS_HD __host__ __device__ static inline
@@ -13,27 +20,14 @@
   #define DPS_HD static inline
 #endif
 
-#define DPS_PHILOX_M0 0xD2511F53u
-#define DPS_PHILOX_M1 0xCD9E8D57u
-#define DPS_PHILOX_W0 0x9E3779B9u
-#define DPS_PHILOX_W1 0xBB67AE85u
-
+/* The 4 words of block ctr under key: Random123's philox4x32 with its 10 rounds named explicitly, so that a
+   PHILOX4x32_DEFAULT_ROUNDS set elsewhere cannot change dpsolve's streams. */
 DPS_HD void DpsPhilox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4])
 {
-  uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
-  uint32_t k0 = key[0], k1 = key[1];
-  for (int r = 0; r < 10; r++) {
-    uint64_t p0 = (uint64_t)DPS_PHILOX_M0 * c0, p1 = (uint64_t)DPS_PHILOX_M1 * c2;
-    uint32_t hi0 = (uint32_t)(p0 >> 32), lo0 = (uint32_t)p0;
-    uint32_t hi1 = (uint32_t)(p1 >> 32), lo1 = (uint32_t)p1;
-    c0 = hi1 ^ c1 ^ k0;
-    c1 = lo1;
-    c2 = hi0 ^ c3 ^ k1;
-    c3 = lo0;
-    k0 += DPS_PHILOX_W0;
-    k1 += DPS_PHILOX_W1;
-  }
-  out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+  philox4x32_ctr_t c = {{ctr[0], ctr[1], ctr[2], ctr[3]}};
+  philox4x32_key_t k = {{key[0], key[1]}};
+  philox4x32_ctr_t r = philox4x32_R(10, c, k);
+  out[0] = r.v[0]; out[1] = r.v[1]; out[2] = r.v[2]; out[3] = r.v[3];
 }
 
 /* Two 32-bit words -> a double uniform on the open interval (0, 1). 52 random bits: (k + 0.5) 2^-52 is exact

@@ -1,13 +1,22 @@
 /* unit_philox: the counter-based generator of methods.md section 9.
-   - DpsPhilox4x32_10 against known-answer vectors: the three of Random123's kat_vectors, and three more produced
-     by an independent implementation (randomgen 2.5.1, Philox(number=4, width=32), whose counter is incremented
-     before each block, so it was started one below the counter shown here).
+   - DpsPhilox4x32_10 (Random123's philox4x32_R(10, ...) since dpsolve stopped hand-writing it) against known-answer
+     vectors: the three "philox4x32 10" lines of Random123's published kat_vectors (D. E. Shaw Research,
+     Random123 1.14, tests/kat_vectors, github.com/DEShawResearch/random123; the Debian package ships only the
+     headers), and three more produced by an independent implementation (randomgen 2.5.1,
+     Philox(number=4, width=32), whose counter is incremented before each block, so it was started one below the
+     counter shown here).
+   - The streams' bits pinned: a hash of the bit patterns of 2^18 uniforms over 64 addresses (every field of the
+     counter and key, their extreme values included) equals the hash that dpsolve's former hand-written Philox
+     gave, so every existing output (simulated problems, samples, checkpoints) keeps its bits. Uniforms, not
+     normals: their bits are integer arithmetic and one exact scaling, independent of libm.
    - DpsRandomNormals / DpsRandomUniforms: one known answer (the Philox words of the documented counter layout,
      turned into doubles and Box-Muller normals in Python from randomgen's words), the prefix property (element e
      does not depend on n), distinct addresses give distinct numbers, and the statistics of 10^6 draws
      (moments within 5 standard errors, Kolmogorov-Smirnov at the 0.1% level). */
 #include <dpsolve/dpsolve.h>
 #include "unittest.h"
+#include <inttypes.h>
+#include <string.h>
 
 typedef struct {
   uint32_t ctr[4], key[2], out[4];
@@ -15,9 +24,9 @@ typedef struct {
 } Kat;
 
 static const Kat kats[] = {
-  {{0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u}, {0x00000000u, 0x00000000u}, {0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u}, "Random123 kat_vectors"},
-  {{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}, {0xffffffffu, 0xffffffffu}, {0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu}, "Random123 kat_vectors"},
-  {{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}, {0xa4093822u, 0x299f31d0u}, {0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}, "Random123 kat_vectors"},
+  {{0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u}, {0x00000000u, 0x00000000u}, {0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u}, "Random123 tests/kat_vectors"},
+  {{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}, {0xffffffffu, 0xffffffffu}, {0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu}, "Random123 tests/kat_vectors"},
+  {{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}, {0xa4093822u, 0x299f31d0u}, {0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}, "Random123 tests/kat_vectors"},
   {{0x00000001u, 0x00000002u, 0x00000003u, 0x00000004u}, {0x00000005u, 0x00000006u}, {0xc0c839bcu, 0x889c87c5u, 0x61986739u, 0x2d4623d0u}, "randomgen"},
   {{0xdeadbeefu, 0x00000000u, 0x00000007u, 0x80000000u}, {0x12345678u, 0x9abcdef0u}, {0xae27ae6au, 0x4370db4cu, 0xeefab00au, 0x6c189aebu}, "randomgen"},
   {{0x00000011u, 0x00000000u, 0x00000304u, 0x0000002au}, {0x075bcd15u, 0x00000000u}, {0x49f83840u, 0x47a5de66u, 0x6f144d25u, 0x1a3313f9u}, "randomgen"},
@@ -105,6 +114,31 @@ int main(int argc, char **argv)
     PetscCall(PetscPrintf(PETSC_COMM_SELF, "philox4x32-10 ctr %08x %08x %08x %08x key %08x %08x -> %08x %08x %08x %08x (expected %08x %08x %08x %08x, %s)\n", kats[c].ctr[0], kats[c].ctr[1], kats[c].ctr[2], kats[c].ctr[3], kats[c].key[0], kats[c].key[1], out[0], out[1], out[2],
                           out[3], kats[c].out[0], kats[c].out[1], kats[c].out[2], kats[c].out[3], kats[c].source));
     for (int j = 0; j < 4; j++) DPS_CHECK(out[j] == kats[c].out[j], "known-answer vector %d word %d: got 0x%08x, expected 0x%08x", (int)c, j, out[j], kats[c].out[j]);
+  }
+
+  /* 1b. The streams' bits, pinned to the former implementation: FNV-1a (64-bit) over the 8 bytes of each of 4096
+     uniforms of 64 addresses. The expected hash was computed with the hand-written Philox4x32-10 that
+     include/dpsolve/philox.h had before it used Random123 (commit 09f349f). */
+  {
+    const uint64_t expected = 0x51fc432656808b1bull;
+    uint64_t       hash     = 0xcbf29ce484222325ull;
+    PetscReal      v[4096];
+    for (int a = 0; a < 64; a++) {
+      DpsRandomAddress addr;
+      addr.seed   = (PetscInt64)((a & 1 ? 0xfedcba9876543210ull : 0x0000000100000001ull) * (uint64_t)(a + 1) & 0x7fffffffffffffffull);
+      addr.input  = a & 2 ? 2147483647 - a : a;
+      addr.draw   = a & 4 ? (1 << 24) - 1 - a : a / 8;
+      addr.step   = a & 8 ? 2147483647 - a : 1000 - a;
+      addr.stream = a & 16 ? DPS_STREAM_PROBLEM : (a & 32 ? DPS_STREAM_BRIDGE : DPS_STREAM_INIT);
+      PetscCall(DpsRandomUniformsAt(addr, (PetscInt64)a * 1000003, 4096, v));
+      for (int i = 0; i < 4096; i++) {
+        uint64_t bits;
+        memcpy(&bits, &v[i], sizeof(bits));
+        for (int byte = 0; byte < 8; byte++) hash = (hash ^ ((bits >> (8 * byte)) & 0xffu)) * 0x100000001b3ull;
+      }
+    }
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "streams' bits: FNV-1a of 64 x 4096 uniforms %016" PRIx64 " (former hand-written Philox: %016" PRIx64 ")\n", hash, expected));
+    DPS_CHECK(hash == expected, "the uniforms' bits changed: hash %016" PRIx64 ", expected %016" PRIx64 " (the former implementation's)", hash, expected);
   }
 
   /* 2. Known answer for the streams: seed 0x0123456789abcdef, input 42, draw 3, step 7, stream 4 (bridge).
