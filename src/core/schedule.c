@@ -1,6 +1,7 @@
 #include <dpsolve/dpsolve.h>
 #include "core/classes.h"
 #include "core/scheduleimpl.h"
+#include "core/typelist.h"
 
 PetscFunctionList  DpsScheduleList     = NULL;
 const char *const  DpsScheduleVariances[] = {"small", "large", "DpsScheduleVariance", "DPS_VARIANCE_", NULL};
@@ -95,7 +96,11 @@ PetscErrorCode DpsScheduleSetType(DpsSchedule s, DpsScheduleType type)
   PetscCall(PetscObjectTypeCompare((PetscObject)s, type, &same));
   if (same) PetscFunctionReturn(0);
   PetscCall(PetscFunctionListFind(DpsScheduleList, type, &create));
-  PetscCheck(create, PetscObjectComm((PetscObject)s), PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown -schedule_type %s (known: linear)", type);
+  if (!create) {
+    char known[256];
+    PetscCall(DpsTypeListString(DpsScheduleList, known, sizeof(known)));
+    SETERRQ(PetscObjectComm((PetscObject)s), PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown -schedule_type %s (known: %s)", type, known);
+  }
   if (s->ops->destroy) PetscCall((*s->ops->destroy)(s));
   PetscCall(PetscMemzero(s->ops, sizeof(struct _DpsScheduleOps)));
   s->setupcalled = PETSC_FALSE;

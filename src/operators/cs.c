@@ -63,6 +63,9 @@ static PetscErrorCode DpsOperatorSVDSetUp_CS(DpsOperator op)
   PetscFunctionBegin;
   PetscCall(PetscBLASIntCast(op->n, &bn));
   PetscCall(PetscBLASIntCast(op->m, &bm));
+  /* U (m x m) and V (n x n) are held whole: refuse before their sizes wrap */
+  PetscCheck(PetscInt64Mult(op->n, op->n) <= PETSC_MAX_INT && PetscInt64Mult(op->m, op->m) <= PETSC_MAX_INT, PETSC_COMM_SELF, PETSC_ERR_SUP, "the SVD of the %" PetscInt_FMT " x %" PetscInt_FMT " cs matrix (which ddrm needs) is too large: U and V would need %.1f GiB", op->m, op->n,
+             ((double)op->m * op->m + (double)op->n * op->n) * sizeof(PetscReal) / 1073741824.0);
   PetscCall(PetscMalloc4(op->m * op->n, &a, k, &s, op->n * op->n, &Vcm, op->m * op->m, &UTcm));
   PetscCall(PetscArraycpy(a, cs->A, op->m * op->n));
   PetscCallBLAS("LAPACKgesvd", LAPACKgesvd_("A", "A", &bn, &bm, a, &bn, s, Vcm, &bn, UTcm, &bm, &wq, &lwork, &info));
@@ -117,17 +120,14 @@ static PetscErrorCode DpsOperatorUT_CS(DpsOperator op, const PetscReal y[], Pets
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode DpsOperatorCSSetMatrix(DpsOperator op, PetscInt m, PetscInt n, const PetscReal A[])
+/* takes A (m x n, row-major, PetscMalloc'ed) as the operator's matrix, without a copy: the largest matrices fit once */
+static PetscErrorCode DpsOperatorCSTakeMatrix(DpsOperator op, PetscInt m, PetscInt n, PetscReal *A)
 {
   Operator_CS *cs = (Operator_CS *)op->data;
-  PetscBool    is;
 
   PetscFunctionBegin;
-  PetscCall(PetscObjectTypeCompare((PetscObject)op, DPSOPERATORCS, &is));
-  PetscCheck(is, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "DpsOperatorCSSetMatrix() needs a cs operator");
   PetscCall(PetscFree(cs->A));
-  PetscCall(PetscMalloc1(m * n, &cs->A));
-  PetscCall(PetscArraycpy(cs->A, A, m * n));
+  cs->A = A;
   PetscCall(PetscFree2(cs->VT, cs->U));
   PetscCall(PetscFree(op->sv));
   op->m = m;
@@ -135,18 +135,46 @@ PetscErrorCode DpsOperatorCSSetMatrix(DpsOperator op, PetscInt m, PetscInt n, co
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode DpsOperatorCSSetMatrix(DpsOperator op, PetscInt m, PetscInt n, const PetscReal A[])
+{
+  PetscBool  is;
+  PetscInt   mn;
+  PetscReal *copy;
+
+  PetscFunctionBegin;
+  PetscCall(PetscObjectTypeCompare((PetscObject)op, DPSOPERATORCS, &is));
+  PetscCheck(is, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "DpsOperatorCSSetMatrix() needs a cs operator");
+  PetscCheck(m >= 1 && n >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "a cs matrix needs m >= 1 rows and n >= 1 columns (got %" PetscInt_FMT " x %" PetscInt_FMT ")", m, n);
+  PetscCall(PetscIntMultError(m, n, &mn));
+  PetscCall(PetscMalloc1(mn, &copy));
+  PetscCall(PetscArraycpy(copy, A, mn));
+  PetscCall(DpsOperatorCSTakeMatrix(op, m, n, copy));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode DpsOperatorLoad_CS(DpsOperator op, hid_t file, const char fname[])
 {
-  hsize_t    dims[2];
-  PetscReal *A;
+  hsize_t        dims[2];
+  PetscReal     *A;
+  double         count, gib;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   PetscCall(DpsH5GetDims(file, fname, "/operator/matrix", 2, "(m, n)", dims));
-  PetscCall(PetscMalloc1(dims[0] * dims[1], &A));
+  count = (double)dims[0] * (double)dims[1];
+  gib   = count * sizeof(PetscReal) / 1073741824.0;
+  PetscCheck(dims[0] >= 1 && dims[1] >= 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /operator/matrix is %llu x %llu: the operator needs m >= 1 rows and n >= 1 columns", fname, (unsigned long long)dims[0], (unsigned long long)dims[1]);
+  /* every rank holds A whole and BLAS applies it: its entry count must be a PetscInt (and each size a BLAS int) */
+  PetscCheck(count <= (double)PETSC_MAX_INT, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /operator/matrix is %llu x %llu, too large: its %.4g entries exceed the %" PetscInt_FMT " that one rank can index, and would need %.1f GiB of memory on every rank", fname,
+             (unsigned long long)dims[0], (unsigned long long)dims[1], count, (PetscInt)PETSC_MAX_INT, gib);
+  /* an allocation that fails says how much it asked for, not PETSc's bare "Out of memory" */
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = PetscMalloc1((size_t)count, &A);
+  PetscCall(PetscPopErrorHandler());
+  PetscCheck(!ierr, PETSC_COMM_SELF, PETSC_ERR_MEM, "%s: dataset /operator/matrix is %llu x %llu: cannot allocate the %.1f GiB it needs on this rank", fname, (unsigned long long)dims[0], (unsigned long long)dims[1], gib);
   PetscCall(DpsH5ReadAll(file, fname, "/operator/matrix", A));
   PetscCall(DpsH5CheckFinite(fname, "/operator/matrix", 0, (PetscInt)dims[0], (PetscInt)dims[1], A));
-  PetscCall(DpsOperatorCSSetMatrix(op, (PetscInt)dims[0], (PetscInt)dims[1], A));
-  PetscCall(PetscFree(A));
+  PetscCall(DpsOperatorCSTakeMatrix(op, (PetscInt)dims[0], (PetscInt)dims[1], A));
   PetscFunctionReturn(0);
 }
 

@@ -84,15 +84,23 @@ PetscErrorCode DpsOperatorInpaintSetMask(DpsOperator op, PetscInt n, const Petsc
 static PetscErrorCode DpsOperatorLoad_Inpaint(DpsOperator op, hid_t file, const char fname[])
 {
   hsize_t    dims[1];
-  PetscReal *mask;
+  hsize_t    j;
+  PetscReal *mask, bad = 0.0;
+  PetscInt   observed = 0;
 
   PetscFunctionBegin;
   PetscCall(DpsH5GetDims(file, fname, "/operator/mask", 1, "(n)", dims));
+  PetscCheck(dims[0] >= 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /operator/mask is empty: the operator needs n >= 1 entries", fname);
+  PetscCheck(dims[0] <= PETSC_MAX_INT, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /operator/mask has %llu entries, too many: at most %d (the largest index), and it would need %.1f GiB", fname, (unsigned long long)dims[0], (int)PETSC_MAX_INT, (double)dims[0] * sizeof(PetscReal) / 1073741824.0);
   PetscCall(PetscMalloc1(dims[0], &mask));
   PetscCall(DpsH5ReadAll(file, fname, "/operator/mask", mask));
-  for (hsize_t j = 0; j < dims[0]; j++) PetscCheck(mask[j] == 0.0 || mask[j] == 1.0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /operator/mask holds %g at entry %llu: must be 0 or 1", fname, (double)mask[j], (unsigned long long)j);
-  PetscCall(DpsOperatorInpaintSetMask(op, (PetscInt)dims[0], mask));
+  for (j = 0; j < dims[0] && (mask[j] == 0.0 || mask[j] == 1.0); j++) observed += mask[j] == 1.0;
+  if (j < dims[0]) bad = mask[j];
+  else if (observed) PetscCall(DpsOperatorInpaintSetMask(op, (PetscInt)dims[0], mask));
   PetscCall(PetscFree(mask));
+  PetscCheck(j == dims[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /operator/mask holds %g at entry %llu: must be 0 or 1", fname, (double)bad, (unsigned long long)j);
+  /* y would carry no information and every draw would be a prior draw: a wrong mask, far likelier than an intent */
+  PetscCheck(observed > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /operator/mask is all 0: none of its %llu entries is observed (1 marks an observed entry)", fname, (unsigned long long)dims[0]);
   PetscFunctionReturn(0);
 }
 

@@ -2,6 +2,7 @@
 #include "core/classes.h"
 #include "operators/operatorimpl.h"
 #include "io/h5.h"
+#include "core/typelist.h"
 
 PetscFunctionList DpsOperatorList = NULL;
 
@@ -43,7 +44,11 @@ PetscErrorCode DpsOperatorSetType(DpsOperator op, DpsOperatorType type)
   PetscCall(PetscObjectTypeCompare((PetscObject)op, type, &same));
   if (same) PetscFunctionReturn(0);
   PetscCall(PetscFunctionListFind(DpsOperatorList, type, &create));
-  PetscCheck(create, PetscObjectComm((PetscObject)op), PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown operator type '%s' (known: inpaint, cs)", type);
+  if (!create) {
+    char known[256];
+    PetscCall(DpsTypeListString(DpsOperatorList, known, sizeof(known)));
+    SETERRQ(PetscObjectComm((PetscObject)op), PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown operator type '%s' (known: %s)", type, known);
+  }
   if (op->ops->destroy) PetscCall((*op->ops->destroy)(op));
   PetscCall(PetscMemzero(op->ops, sizeof(struct _DpsOperatorOps)));
   PetscCall(MatDestroy(&op->A));

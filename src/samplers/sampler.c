@@ -1,6 +1,7 @@
 #include <dpsolve/dpsolve.h>
 #include "core/classes.h"
 #include "samplers/samplerimpl.h"
+#include "core/typelist.h"
 
 PetscFunctionList DpsSamplerList = NULL;
 
@@ -51,7 +52,11 @@ PetscErrorCode DpsSamplerSetType(DpsSampler s, DpsSamplerType type)
   PetscCall(PetscObjectTypeCompare((PetscObject)s, type, &same));
   if (same) PetscFunctionReturn(0);
   PetscCall(PetscFunctionListFind(DpsSamplerList, type, &create));
-  PetscCheck(create, PetscObjectComm((PetscObject)s), PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown -sampler_type %s (known: ddpm, cdps, cadps, dps, pigdm, ddrm)", type);
+  if (!create) {
+    char known[256];
+    PetscCall(DpsTypeListString(DpsSamplerList, known, sizeof(known)));
+    SETERRQ(PetscObjectComm((PetscObject)s), PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown -sampler_type %s (known: %s)", type, known);
+  }
   if (s->ops->destroy) PetscCall((*s->ops->destroy)(s));
   PetscCall(PetscMemzero(s->ops, sizeof(struct _DpsSamplerOps)));
   s->setupcalled = PETSC_FALSE;

@@ -13,6 +13,21 @@ typedef struct {
   DpsGmmCuda *cuda;
 } Score_GMM;
 
+/* |mu_k|^2, which the kernels use as is (gmm_kernels.h: musq): inf for means of about 1e154 and beyond */
+static PetscReal DpsGmmSquaredNorm(PetscInt d, const PetscReal mu[])
+{
+  PetscReal s = 0.0;
+  for (PetscInt j = 0; j < d; j++) s += mu[j] * mu[j];
+  return s;
+}
+
+static PetscReal DpsGmmMaxAbs(PetscInt d, const PetscReal mu[])
+{
+  PetscReal m = 0.0;
+  for (PetscInt j = 0; j < d; j++) m = PetscMax(m, PetscAbsReal(mu[j]));
+  return m;
+}
+
 PetscErrorCode DpsScoreGMMSetPrior(DpsScore s, PetscInt K, PetscInt d, const PetscReal w[], const PetscReal mu[], const PetscReal var[])
 {
   Score_GMM *g = (Score_GMM *)s->data;
@@ -20,9 +35,11 @@ PetscErrorCode DpsScoreGMMSetPrior(DpsScore s, PetscInt K, PetscInt d, const Pet
 
   PetscFunctionBegin;
   PetscCheck(K >= 1 && d >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "a mixture needs K >= 1 components in d >= 1 dimensions (got K = %" PetscInt_FMT ", d = %" PetscInt_FMT ")", K, d);
+  PetscCall(PetscIntMultError(K, d, NULL));
   for (PetscInt k = 0; k < K; k++) {
     PetscCheck(PetscIsNormalReal(w[k]) && w[k] > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "mixture weight %" PetscInt_FMT " is %g: weights must be positive and finite", k, (double)w[k]);
     PetscCheck(PetscIsNormalReal(var[k]) && var[k] > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "mixture variance %" PetscInt_FMT " is %g: variances must be positive and finite", k, (double)var[k]);
+    PetscCheck(!PetscIsInfOrNanReal(DpsGmmSquaredNorm(d, mu + k * d)), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "the squared norm of mixture mean %" PetscInt_FMT " is %g (its largest entry is %g): it must be finite", k, (double)DpsGmmSquaredNorm(d, mu + k * d), (double)DpsGmmMaxAbs(d, mu + k * d));
     total += w[k];
   }
   PetscCall(PetscFree5(g->w, g->logw, g->mu, g->var, g->musq));
@@ -71,6 +88,10 @@ static PetscErrorCode DpsScoreLoad_GMM(DpsScore s, hid_t file, const char fname[
   PetscCall(DpsH5GetDims(file, fname, "/prior/variances", 1, "(K)", dv));
   PetscCheck(dm[0] == dw[0] && dv[0] == dw[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: /prior/weights has %llu components but /prior/means has %llu and /prior/variances %llu", fname, (unsigned long long)dw[0],
              (unsigned long long)dm[0], (unsigned long long)dv[0]);
+  PetscCheck(dm[0] >= 1 && dm[1] >= 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /prior/means is %llu x %llu: the mixture needs K >= 1 components in d >= 1 dimensions", fname, (unsigned long long)dm[0], (unsigned long long)dm[1]);
+  /* every rank holds the means whole and the kernels index them with int */
+  PetscCheck((double)dm[0] * (double)dm[1] <= (double)PETSC_MAX_INT, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /prior/means is %llu x %llu, too large: its %.4g entries exceed the %d that one rank can index, and would need %.1f GiB of memory on every rank", fname,
+             (unsigned long long)dm[0], (unsigned long long)dm[1], (double)dm[0] * (double)dm[1], (int)PETSC_MAX_INT, (double)dm[0] * (double)dm[1] * sizeof(PetscReal) / 1073741824.0);
   PetscCall(PetscMalloc3(dw[0], &w, dm[0] * dm[1], &mu, dv[0], &var));
   PetscCall(DpsH5ReadAll(file, fname, "/prior/weights", w));
   PetscCall(DpsH5ReadAll(file, fname, "/prior/means", mu));
@@ -79,6 +100,8 @@ static PetscErrorCode DpsScoreLoad_GMM(DpsScore s, hid_t file, const char fname[
   for (hsize_t k = 0; k < dw[0]; k++) {
     PetscCheck(PetscIsNormalReal(w[k]) && w[k] > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /prior/weights holds %g at component %llu: weights must be positive and finite", fname, (double)w[k], (unsigned long long)k);
     PetscCheck(PetscIsNormalReal(var[k]) && var[k] > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /prior/variances holds %g at component %llu: variances must be positive and finite", fname, (double)var[k], (unsigned long long)k);
+    PetscCheck(!PetscIsInfReal(DpsGmmSquaredNorm((PetscInt)dm[1], mu + k * dm[1])), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /prior/means: the squared norm of component %llu overflows to inf (its largest entry is %g), and the score with it", fname, (unsigned long long)k,
+               (double)DpsGmmMaxAbs((PetscInt)dm[1], mu + k * dm[1]));
   }
   PetscCall(DpsScoreGMMSetPrior(s, (PetscInt)dw[0], (PetscInt)dm[1], w, mu, var));
   PetscCall(PetscFree3(w, mu, var));

@@ -2,6 +2,7 @@
 #include "core/classes.h"
 #include "score/scoreimpl.h"
 #include "io/h5.h"
+#include "core/typelist.h"
 
 PetscFunctionList DpsScoreList       = NULL;
 const char *const DpsScoreBackends[] = {"auto", "cpu", "cuda", "DpsScoreBackend", "DPS_BACKEND_", NULL};
@@ -47,7 +48,11 @@ PetscErrorCode DpsScoreSetType(DpsScore s, DpsScoreType type)
   PetscCall(PetscObjectTypeCompare((PetscObject)s, type, &same));
   if (same) PetscFunctionReturn(0);
   PetscCall(PetscFunctionListFind(DpsScoreList, type, &create));
-  PetscCheck(create, PetscObjectComm((PetscObject)s), PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown -score_type %s (known: gmm, unet)", type);
+  if (!create) {
+    char known[256];
+    PetscCall(DpsTypeListString(DpsScoreList, known, sizeof(known)));
+    SETERRQ(PetscObjectComm((PetscObject)s), PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown -score_type %s (known: %s)", type, known);
+  }
   if (s->ops->destroy) PetscCall((*s->ops->destroy)(s));
   PetscCall(PetscMemzero(s->ops, sizeof(struct _DpsScoreOps)));
   s->setupcalled = PETSC_FALSE;
@@ -124,7 +129,17 @@ PetscErrorCode DpsScoreLoad(DpsScore s, hid_t file, const char fname[])
     PetscCall(PetscOptionsGetString(((PetscObject)s)->options, ((PetscObject)s)->prefix, "-score_type", type, sizeof(type), &set));
     if (!set) {
       PetscCall(DpsH5Exists(file, "/prior", &exists));
-      if (exists && H5Aexists_by_name(file, "/prior", "type", H5P_DEFAULT) > 0) PetscCall(DpsH5ReadStringAttribute(file, fname, "/prior", "type", type, sizeof(type)));
+      if (exists && H5Aexists_by_name(file, "/prior", "type", H5P_DEFAULT) > 0) {
+        PetscErrorCode (*create)(DpsScore);
+        PetscCall(DpsH5ReadStringAttribute(file, fname, "/prior", "type", type, sizeof(type)));
+        /* the file's value, not an option, is what is wrong: say so (DpsScoreSetType would blame -score_type) */
+        PetscCall(PetscFunctionListFind(DpsScoreList, type, &create));
+        if (!create) {
+          char known[256];
+          PetscCall(DpsTypeListString(DpsScoreList, known, sizeof(known)));
+          SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute type of /prior is '%s', not a score type (known: %s)", fname, type, known);
+        }
+      }
     }
     PetscCall(DpsScoreSetType(s, type));
   }

@@ -1,17 +1,57 @@
-/* The sampler contract (every sampler, methods.md sections 3-6):
-   - each sampler runs on each operator type, with a respaced schedule;
-   - on a one-component Gaussian prior N(mu, I) with A = I and small noise, each returns draws near the exact
-     posterior N((mu + y / sigma^2) / (1 + 1 / sigma^2), 1 / (1 + 1 / sigma^2) I);
+/* The sampler contract (every sampler, methods.md sections 3-6). "Every" is every type in the registries
+   (DpsSamplerList, DpsOperatorList), not a list kept here: a type is tested by being registered. A test-only
+   sampler type ("contract_cdps", cdps under another name) is registered first and must be run like the others.
+   - each sampler runs on each operator type, with a respaced schedule (an operator type registered without a
+     problem in TestEveryOperator's table fails the test);
+   - on a one-component Gaussian prior N(mu, I) with A = I and small noise, each sampler but the prior sampler
+     ddpm returns draws near the exact posterior N((mu + y / sigma^2) / (1 + 1 / sigma^2), 1 / (1 + 1 / sigma^2) I);
    - the cadps finite-difference diagonal converges to the exact diagonal of d eps / dx as the probes grow;
    - ddrm on an operator that observes nothing takes the DDIM null-space step and samples the prior;
    - ddrm on an operator without an SVD (a test-only operator type, "nosvd") fails at set-up with
-     PETSC_ERR_SUP and a message naming ddrm, the SVD and the operator type; other samplers set up on it. */
+     PETSC_ERR_SUP and a message naming ddrm, the SVD and the operator type; other samplers set up on it;
+   - the message refusing an unknown type lists every registered type, test-only ones included, for the four
+     registries (operator, sampler, score, schedule). */
 #include <dpsolve/dpsolve.h>
+#include "core/typelist.h"
 #include "samplers/samplerimpl.h"
 #include "operators/operatorimpl.h"
 
-/* every sampler type, and cadps's released variant (the authors' code), which shares no step code with the paper's */
-static const char *const samplers[] = {"-sampler_type ddpm", "-sampler_type cdps", "-sampler_type cadps", "-sampler_type cadps -cadps_variant released", "-sampler_type dps", "-sampler_type pigdm", "-sampler_type ddrm"};
+PETSC_EXTERN PetscErrorCode DpsSamplerCreate_CDPS(DpsSampler);
+
+#define TEST_SAMPLER "contract_cdps"
+
+/* options some types need beyond -sampler_type: variants to run as well (cadps's released variant, the authors'
+   code, shares no step code with the paper's), and options for the Gaussian test */
+static const struct {
+  const char *type, *options;
+} variants[] = {
+  {"cadps", "-cadps_variant released"}
+}, gaussian_options[] = {
+  {"dps", "-dps_zeta 0.1"}
+};
+
+/* the registered sampler types, as options: one "-sampler_type T" per type, and one per variant */
+static PetscErrorCode SamplerOptions(PetscInt *n, char (**opts)[128])
+{
+  const char **types;
+  PetscInt     nt, k = 0;
+  size_t       nv = sizeof(variants) / sizeof(variants[0]);
+
+  PetscFunctionBegin;
+  PetscCall(DpsTypeListGet(DpsSamplerList, &nt, &types));
+  PetscCall(PetscMalloc1(nt + nv, opts));
+  for (PetscInt t = 0; t < nt; t++) {
+    PetscCall(PetscSNPrintf((*opts)[k++], 128, "-sampler_type %s", types[t]));
+    for (size_t v = 0; v < nv; v++) {
+      PetscBool same;
+      PetscCall(PetscStrcmp(types[t], variants[v].type, &same));
+      if (same) PetscCall(PetscSNPrintf((*opts)[k++], 128, "-sampler_type %s %s", types[t], variants[v].options));
+    }
+  }
+  *n = k;
+  PetscCall(PetscFree(types));
+  PetscFunctionReturn(0);
+}
 
 static PetscErrorCode MakeSampler(DpsScore prior, DpsOperator op, PetscReal sigma_y, PetscInt steps, PetscInt S, const char *options, DpsSampler *s)
 {
@@ -47,26 +87,43 @@ static PetscErrorCode Sample(DpsScore prior, DpsOperator op, PetscReal sigma_y, 
   PetscFunctionReturn(0);
 }
 
-/* every sampler on cs and inpaint, with 20 respaced steps: runs, and the draws are finite */
+/* every registered sampler on every registered operator type, with 20 respaced steps: runs, and the draws are
+   finite. Each operator type needs a problem here: a newly registered type without one fails the test. */
 static PetscErrorCode TestEveryOperator(void)
 {
   DpsGMMProblemSpec specs[2] = {{6, 3, "cs", 0.5, {0}, PETSC_FALSE, -1.0, 1}, {6, 6, "inpaint", 0.5, {0}, PETSC_FALSE, 0.1, 1}};
+  const char      **ops;
+  char (*samplers)[128];
+  PetscInt          nops, nsamplers, ran_test_sampler = 0;
 
   PetscFunctionBegin;
-  for (PetscInt o = 0; o < 2; o++) {
-    DpsScore    prior;
-    DpsOperator op;
-    PetscReal   sigma_y, x0[6], y[6], x[4 * 6];
-    PetscCall(DpsGMMProblemCreate(&specs[o], &prior, &op, &sigma_y));
-    PetscCall(DpsGMMProblemDraw(&specs[o], prior, op, sigma_y, 0, 1, x0, y));
-    for (size_t k = 0; k < sizeof(samplers) / sizeof(samplers[0]); k++) {
+  PetscCall(SamplerOptions(&nsamplers, &samplers));
+  PetscCall(DpsTypeListGet(DpsOperatorList, &nops, &ops));
+  for (PetscInt o = 0; o < nops; o++) {
+    DpsGMMProblemSpec *spec = NULL;
+    DpsScore           prior;
+    DpsOperator        op;
+    PetscReal          sigma_y, x0[6], y[6], x[4 * 6];
+    for (size_t p = 0; p < sizeof(specs) / sizeof(specs[0]); p++) {
+      PetscBool same;
+      PetscCall(PetscStrcmp(ops[o], specs[p].operator_type, &same));
+      if (same) spec = &specs[p];
+    }
+    PetscCheck(spec, PETSC_COMM_SELF, PETSC_ERR_PLIB, "operator type %s is registered but TestEveryOperator has no problem for it: add one", ops[o]);
+    PetscCall(DpsGMMProblemCreate(spec, &prior, &op, &sigma_y));
+    PetscCall(DpsGMMProblemDraw(spec, prior, op, sigma_y, 0, 1, x0, y));
+    for (PetscInt k = 0; k < nsamplers; k++) {
       PetscCall(Sample(prior, op, sigma_y, 20, 4, samplers[k], y, x));
-      for (PetscInt e = 0; e < 4 * 6; e++) PetscCheck(!PetscIsInfOrNanReal(x[e]) && PetscAbsReal(x[e]) < 1e3, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s on %s gave %g", samplers[k], specs[o].operator_type, (double)x[e]);
-      PetscCall(PetscPrintf(PETSC_COMM_SELF, "%s on %s, 20 steps: ran, draws finite\n", samplers[k], specs[o].operator_type));
+      for (PetscInt e = 0; e < 4 * 6; e++) PetscCheck(!PetscIsInfOrNanReal(x[e]) && PetscAbsReal(x[e]) < 1e3, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s on %s gave %g", samplers[k], ops[o], (double)x[e]);
+      PetscCall(PetscPrintf(PETSC_COMM_SELF, "%s on %s, 20 steps: ran, draws finite\n", samplers[k], ops[o]));
+      ran_test_sampler += strstr(samplers[k], TEST_SAMPLER) != NULL;
     }
     PetscCall(DpsScoreDestroy(&prior));
     PetscCall(DpsOperatorDestroy(&op));
   }
+  PetscCheck(ran_test_sampler == nops, PETSC_COMM_SELF, PETSC_ERR_PLIB, "the registered test sampler %s ran on %" PetscInt_FMT " of the %" PetscInt_FMT " operator types", TEST_SAMPLER, ran_test_sampler, nops);
+  PetscCall(PetscFree(ops));
+  PetscCall(PetscFree(samplers));
   PetscFunctionReturn(0);
 }
 
@@ -78,9 +135,11 @@ static PetscErrorCode TestGaussianIdentity(void)
   PetscReal       eye[16] = {0}, *x, post_sd = PetscSqrtReal(1.0 / (1.0 + 1.0 / (sigma * sigma)));
   DpsScore        prior;
   DpsOperator     op;
-  const char     *opts[] = {"-sampler_type cdps", "-sampler_type cadps", "-sampler_type dps -dps_zeta 0.1", "-sampler_type pigdm", "-sampler_type ddrm"};
+  const char    **types;
+  PetscInt        ntypes;
 
   PetscFunctionBegin;
+  PetscCall(DpsTypeListGet(DpsSamplerList, &ntypes, &types));
   for (PetscInt j = 0; j < d; j++) eye[j * d + j] = 1.0;
   PetscCall(DpsScoreCreate(PETSC_COMM_SELF, &prior));
   PetscCall(DpsScoreSetType(prior, DPSSCOREGMM));
@@ -89,9 +148,19 @@ static PetscErrorCode TestGaussianIdentity(void)
   PetscCall(DpsOperatorSetType(op, DPSOPERATORCS));
   PetscCall(DpsOperatorCSSetMatrix(op, d, d, eye));
   PetscCall(PetscMalloc1(S * d, &x));
-  for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+  for (PetscInt k = 0; k < ntypes; k++) {
     PetscReal merr = 0.0, sd = 0.0;
-    PetscCall(Sample(prior, op, sigma, 200, S, opts[k], y, x));
+    char      opt[128];
+    PetscBool prior_sampler;
+    PetscCall(PetscStrcmp(types[k], DPSSAMPLERDDPM, &prior_sampler));
+    if (prior_sampler) continue; /* it samples the prior: y plays no part */
+    PetscCall(PetscSNPrintf(opt, sizeof(opt), "-sampler_type %s", types[k]));
+    for (size_t g = 0; g < sizeof(gaussian_options) / sizeof(gaussian_options[0]); g++) {
+      PetscBool same;
+      PetscCall(PetscStrcmp(types[k], gaussian_options[g].type, &same));
+      if (same) PetscCall(PetscSNPrintf(opt, sizeof(opt), "-sampler_type %s %s", types[k], gaussian_options[g].options));
+    }
+    PetscCall(Sample(prior, op, sigma, 200, S, opt, y, x));
     for (PetscInt j = 0; j < d; j++) {
       PetscReal m = 0.0, var = 0.0, exact = (mu[j] + y[j] / (sigma * sigma)) / (1.0 + 1.0 / (sigma * sigma));
       for (PetscInt s = 0; s < S; s++) m += x[s * d + j] / S;
@@ -99,11 +168,12 @@ static PetscErrorCode TestGaussianIdentity(void)
       merr = PetscMax(merr, PetscAbsReal(m - exact));
       sd += PetscSqrtReal(var) / d;
     }
-    PetscCall(PetscPrintf(PETSC_COMM_SELF, "Gaussian prior, A = I, sigma_y %.2f, %s: max |mean - exact| %.4f, mean std %.4f (exact %.4f)\n", (double)sigma, opts[k], (double)merr, (double)sd, (double)post_sd));
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "Gaussian prior, A = I, sigma_y %.2f, %s: max |mean - exact| %.4f, mean std %.4f (exact %.4f)\n", (double)sigma, opt, (double)merr, (double)sd, (double)post_sd));
     /* near: the mean within a posterior standard deviation, the spread within a factor 3 */
-    PetscCheck(merr < post_sd, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: posterior mean off by %.4f (posterior std %.4f)", opts[k], (double)merr, (double)post_sd);
-    PetscCheck(sd < 3.0 * post_sd && sd > post_sd / 3.0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: posterior std %.4f, exact %.4f", opts[k], (double)sd, (double)post_sd);
+    PetscCheck(merr < post_sd, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: posterior mean off by %.4f (posterior std %.4f)", opt, (double)merr, (double)post_sd);
+    PetscCheck(sd < 3.0 * post_sd && sd > post_sd / 3.0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: posterior std %.4f, exact %.4f", opt, (double)sd, (double)post_sd);
   }
+  PetscCall(PetscFree(types));
   PetscCall(PetscFree(x));
   PetscCall(DpsScoreDestroy(&prior));
   PetscCall(DpsOperatorDestroy(&op));
@@ -318,14 +388,92 @@ static PetscErrorCode TestDDRMNeedsSVD(void)
   PetscFunctionReturn(0);
 }
 
+/* test-only types of the other registries: never set up, only registered and listed */
+static PetscErrorCode DpsScoreCreate_Contract(DpsScore s)
+{
+  PetscFunctionBegin;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsScheduleCreate_Contract(DpsSchedule s)
+{
+  PetscFunctionBegin;
+  PetscFunctionReturn(0);
+}
+
+/* the message of DpsXxxSetType(obj, "nosuch") must hold "known: " and every registered name of the list */
+static PetscErrorCode CheckUnknownType(PetscObject obj, PetscFunctionList list, const char *what, PetscErrorCode (*settype)(PetscObject, const char[]), const char *testtype)
+{
+  PetscErrorCode code;
+  char          *msg = NULL;
+  const char   **names;
+  PetscInt       n;
+  PetscBool      listed = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  code = settype(obj, "nosuch");
+  PetscCall(PetscPopErrorHandler());
+  PetscCheck(code == PETSC_ERR_ARG_UNKNOWN_TYPE, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s type nosuch: error %d, expected PETSC_ERR_ARG_UNKNOWN_TYPE", what, (int)code);
+  PetscCall(PetscErrorMessage(code, NULL, &msg));
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "%s type nosuch: \"%s\"\n", what, msg ? msg : ""));
+  PetscCheck(msg && strstr(msg, "nosuch") && strstr(msg, "(known: "), PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: the message does not name the type and the known ones: \"%s\"", what, msg ? msg : "");
+  PetscCall(DpsTypeListGet(list, &n, &names));
+  for (PetscInt i = 0; i < n; i++) {
+    PetscBool same;
+    char      comma[80], paren[80]; /* a whole entry of the list: "dps" is not found in "cdps" */
+    PetscCall(PetscSNPrintf(comma, sizeof(comma), " %s,", names[i]));
+    PetscCall(PetscSNPrintf(paren, sizeof(paren), " %s)", names[i]));
+    PetscCheck(strstr(msg, comma) || strstr(msg, paren), PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: registered type %s is missing from \"%s\"", what, names[i], msg);
+    PetscCall(PetscStrcmp(names[i], testtype, &same));
+    listed = (PetscBool)(listed || same);
+  }
+  PetscCheck(listed, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: the test type %s is not in the registry", what, testtype);
+  PetscCall(PetscFree(names));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode OperatorSetType(PetscObject o, const char t[]) { return DpsOperatorSetType((DpsOperator)o, t); }
+static PetscErrorCode SamplerSetType(PetscObject o, const char t[]) { return DpsSamplerSetType((DpsSampler)o, t); }
+static PetscErrorCode ScoreSetType(PetscObject o, const char t[]) { return DpsScoreSetType((DpsScore)o, t); }
+static PetscErrorCode ScheduleSetType(PetscObject o, const char t[]) { return DpsScheduleSetType((DpsSchedule)o, t); }
+
+static PetscErrorCode TestUnknownTypeMessages(void)
+{
+  DpsOperator op;
+  DpsSampler  sampler;
+  DpsScore    score;
+  DpsSchedule sch;
+
+  PetscFunctionBegin;
+  PetscCall(DpsScoreRegister("contract_score", DpsScoreCreate_Contract));
+  PetscCall(DpsScheduleRegister("contract_schedule", DpsScheduleCreate_Contract));
+  PetscCall(DpsOperatorCreate(PETSC_COMM_SELF, &op));
+  PetscCall(DpsSamplerCreate(PETSC_COMM_SELF, &sampler));
+  PetscCall(DpsScoreCreate(PETSC_COMM_SELF, &score));
+  PetscCall(DpsScheduleCreate(PETSC_COMM_SELF, &sch));
+  PetscCall(CheckUnknownType((PetscObject)op, DpsOperatorList, "operator", OperatorSetType, "nosvd")); /* registered by TestDDRMNeedsSVD */
+  PetscCall(CheckUnknownType((PetscObject)sampler, DpsSamplerList, "sampler", SamplerSetType, TEST_SAMPLER));
+  PetscCall(CheckUnknownType((PetscObject)score, DpsScoreList, "score", ScoreSetType, "contract_score"));
+  PetscCall(CheckUnknownType((PetscObject)sch, DpsScheduleList, "schedule", ScheduleSetType, "contract_schedule"));
+  PetscCall(DpsOperatorDestroy(&op));
+  PetscCall(DpsSamplerDestroy(&sampler));
+  PetscCall(DpsScoreDestroy(&score));
+  PetscCall(DpsScheduleDestroy(&sch));
+  PetscFunctionReturn(0);
+}
+
 int main(int argc, char **argv)
 {
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
+  PetscCall(DpsInitializePackage());
+  PetscCall(DpsSamplerRegister(TEST_SAMPLER, DpsSamplerCreate_CDPS));
   PetscCall(TestEveryOperator());
   PetscCall(TestGaussianIdentity());
   PetscCall(TestCADPSDiagonal());
   PetscCall(TestDDRMNullSpace());
   PetscCall(TestDDRMNeedsSVD());
+  PetscCall(TestUnknownTypeMessages());
   PetscCall(PetscFinalize());
   return 0;
 }

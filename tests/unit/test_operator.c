@@ -6,7 +6,10 @@
    - inpaint: DpsOperatorApplyNormalInverse(a, b) inverts a I + b A^T A (formed by applying A and A^T) both ways
    - HDF5: DpsOperatorSave, then DpsOperatorLoad into a fresh operator, gives the same dense matrix
    - cs SVD (ddrm's): U, V read back column by column through U^T and V, have orthonormal columns, the singular
-     values are non-negative, and U diag(sv) V^T reproduces the random matrix to 1e-12 relative (Frobenius) */
+     values are non-negative, and U diag(sv) V^T reproduces the random matrix to 1e-12 relative (Frobenius)
+   - input files that load but mean nothing, or more than fits, are refused by DpsOperatorLoad with the file and
+     the dataset named: an all-zero mask (nothing observed), a matrix with 0 rows, a matrix of 4 x (2^32 + 16)
+     (declared in the file, never written: the message says too large and the memory it would need) */
 #include <dpsolve/dpsolve.h>
 #include <unistd.h>
 #include "io/h5.h"
@@ -197,6 +200,86 @@ static PetscErrorCode CheckSVD(DpsOperator op, PetscInt m, PetscInt n, const Pet
   PetscFunctionReturn(0);
 }
 
+/* a file with /operator of the given type and one dataset `name` of `shape`, filled with `data` when not NULL.
+   Serial HDF5 with late allocation: a dataset never written takes no space, however large it is declared. */
+static PetscErrorCode WriteOperatorFile(const char fname[], const char type[], const char name[], int rank, const hsize_t shape[], const PetscReal data[])
+{
+  hid_t f, g, space, dcpl, d;
+
+  PetscFunctionBegin;
+  f = H5Fcreate(fname, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  PetscCheck(f >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot create %s", fname);
+  g = H5Gcreate2(f, "/operator", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  PetscCheck(g >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "cannot create /operator in %s", fname);
+  H5Gclose(g);
+  PetscCall(DpsH5WriteStringAttribute(f, "/operator", "type", type));
+  space = H5Screate_simple(rank, shape, NULL);
+  dcpl  = H5Pcreate(H5P_DATASET_CREATE);
+  PetscCheck(space >= 0 && dcpl >= 0 && H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_LATE) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 set-up failed");
+  d = H5Dcreate2(f, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  PetscCheck(d >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "cannot create %s in %s", name, fname);
+  if (data) PetscCheck(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "cannot write %s", name);
+  H5Dclose(d);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  PetscCheck(H5Fclose(f) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "cannot close %s", fname);
+  PetscFunctionReturn(0);
+}
+
+/* DpsOperatorLoad of the file must fail with a message holding each of the `n` strings */
+static PetscErrorCode CheckLoadRefused(const char fname[], const char *what, PetscInt n, const char *const expect[])
+{
+  hid_t          f;
+  DpsOperator    op;
+  PetscErrorCode code;
+  char          *msg = NULL;
+
+  PetscFunctionBegin;
+  PetscCall(DpsH5Open(PETSC_COMM_SELF, fname, PETSC_FALSE, &f));
+  PetscCall(DpsOperatorCreate(PETSC_COMM_SELF, &op));
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  code = DpsOperatorLoad(op, f, fname);
+  PetscCall(PetscPopErrorHandler());
+  PetscCall(DpsH5Close(&f));
+  PetscCall(DpsOperatorDestroy(&op));
+  if (code) PetscCall(PetscErrorMessage(code, NULL, &msg));
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "%s: load %s, \"%s\"\n", what, code ? "refused" : "ACCEPTED", msg ? msg : ""));
+  DPS_CHECK(code != 0, "%s: DpsOperatorLoad accepted %s", what, fname);
+  for (PetscInt i = 0; code && i < n; i++) DPS_CHECK(msg && strstr(msg, expect[i]), "%s: the message \"%s\" does not contain \"%s\"", what, msg ? msg : "", expect[i]);
+  PetscCheck(unlink(fname) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot remove %s", fname);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TestLoadRefusals(void)
+{
+  char      fname[PETSC_MAX_PATH_LEN];
+  PetscReal zeros[8] = {0};
+
+  PetscFunctionBegin;
+  {
+    const hsize_t     shape[1] = {8};
+    const char *const expect[] = {fname, "/operator/mask", "all 0", "none of its 8 entries is observed"};
+    PetscCall(PetscSNPrintf(fname, sizeof(fname), "unit_operator_%d_zeromask.h5", (int)getpid()));
+    PetscCall(WriteOperatorFile(fname, DPSOPERATORINPAINT, "/operator/mask", 1, shape, zeros));
+    PetscCall(CheckLoadRefused(fname, "inpaint mask of zeros", 4, expect));
+  }
+  {
+    const hsize_t     shape[2] = {0, 8};
+    const char *const expect[] = {fname, "/operator/matrix is 0 x 8", "m >= 1 rows"};
+    PetscCall(PetscSNPrintf(fname, sizeof(fname), "unit_operator_%d_rows0.h5", (int)getpid()));
+    PetscCall(WriteOperatorFile(fname, DPSOPERATORCS, "/operator/matrix", 2, shape, NULL));
+    PetscCall(CheckLoadRefused(fname, "cs matrix with 0 rows", 3, expect));
+  }
+  {
+    const hsize_t     shape[2] = {4, ((hsize_t)1 << 32) + 16};
+    const char *const expect[] = {fname, "/operator/matrix is 4 x 4294967312, too large", "128.0 GiB"};
+    PetscCall(PetscSNPrintf(fname, sizeof(fname), "unit_operator_%d_huge.h5", (int)getpid()));
+    PetscCall(WriteOperatorFile(fname, DPSOPERATORCS, "/operator/matrix", 2, shape, NULL));
+    PetscCall(CheckLoadRefused(fname, "cs matrix of 4 x (2^32 + 16)", 3, expect));
+  }
+  PetscFunctionReturn(0);
+}
+
 int main(int argc, char **argv)
 {
   DpsTestRng rng;
@@ -306,5 +389,6 @@ int main(int argc, char **argv)
     PetscCall(DpsOperatorDestroy(&op));
     PetscCall(PetscFree(A));
   }
+  PetscCall(TestLoadRefusals());
   DPS_TEST_END();
 }

@@ -8,8 +8,13 @@
      backend promises only a tolerance, gmm_cuda.cu: 1e-12 relative there)
    - DpsScoreGetCounts counts rows
    Run on several ranks, every rank computes the same numbers; they must agree bitwise across ranks (MPI max/min).
-   -score_backend cuda runs the same checks on the GPU. */
+   -score_backend cuda runs the same checks on the GPU.
+   - priors that load but cannot be evaluated are refused, naming the file, the dataset or attribute and what is
+     wrong: a mean whose squared norm overflows (1e200), no components (K = 0), a /prior of an unknown type (the
+     message lists the registered types, a test-only one included); DpsScoreGMMSetPrior refuses the 1e200 mean. */
 #include <dpsolve/dpsolve.h>
+#include <unistd.h>
+#include "io/h5.h"
 #include "unittest.h"
 
 enum { K = 4, D = 5, NROWS = 7 };
@@ -54,6 +59,110 @@ static double Norm(int n, const double a[])
   double s = 0;
   for (int i = 0; i < n; i++) s += a[i] * a[i];
   return sqrt(s);
+}
+
+/* a file with a /prior group of the given type attribute and its three datasets (K components in d dimensions) */
+static PetscErrorCode WritePrior(const char fname[], const char type[], hsize_t Kf, hsize_t d, const PetscReal wf[], const PetscReal muf[], const PetscReal varf[])
+{
+  hid_t         f, g;
+  const hsize_t dm[2] = {Kf, d};
+
+  PetscFunctionBegin;
+  f = H5Fcreate(fname, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  PetscCheck(f >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot create %s", fname);
+  g = H5Gcreate2(f, "/prior", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  PetscCheck(g >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "cannot create /prior in %s", fname);
+  H5Gclose(g);
+  PetscCall(DpsH5WriteStringAttribute(f, "/prior", "type", type));
+  {
+    const char     *names[3] = {"/prior/weights", "/prior/means", "/prior/variances"};
+    const int       ranks[3] = {1, 2, 1};
+    const hsize_t  *shapes[3] = {&Kf, dm, &Kf};
+    const PetscReal *data[3] = {wf, muf, varf};
+    for (int i = 0; i < 3; i++) {
+      hid_t space = H5Screate_simple(ranks[i], shapes[i], NULL), ds = H5Dcreate2(f, names[i], H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      PetscCheck(ds >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "cannot create %s in %s", names[i], fname);
+      if (Kf) PetscCheck(H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data[i]) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "cannot write %s", names[i]);
+      H5Dclose(ds);
+      H5Sclose(space);
+    }
+  }
+  PetscCheck(H5Fclose(f) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "cannot close %s", fname);
+  PetscFunctionReturn(0);
+}
+
+/* DpsScoreLoad of the file (no type set, no -score_type) must fail with a message holding each of the strings */
+static PetscErrorCode CheckLoadRefused(const char fname[], const char *what, PetscInt n, const char *const expect[])
+{
+  hid_t          f;
+  DpsScore       sc;
+  PetscErrorCode code;
+  char          *msg = NULL;
+
+  PetscFunctionBegin;
+  PetscCall(DpsH5Open(PETSC_COMM_SELF, fname, PETSC_FALSE, &f));
+  PetscCall(DpsScoreCreate(PETSC_COMM_SELF, &sc));
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  code = DpsScoreLoad(sc, f, fname);
+  PetscCall(PetscPopErrorHandler());
+  PetscCall(DpsH5Close(&f));
+  PetscCall(DpsScoreDestroy(&sc));
+  if (code) PetscCall(PetscErrorMessage(code, NULL, &msg));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s: load %s, \"%s\"\n", what, code ? "refused" : "ACCEPTED", msg ? msg : ""));
+  DPS_CHECK(code != 0, "%s: DpsScoreLoad accepted %s", what, fname);
+  for (PetscInt i = 0; code && i < n; i++) DPS_CHECK(msg && strstr(msg, expect[i]), "%s: the message \"%s\" does not contain \"%s\"", what, msg ? msg : "", expect[i]);
+  PetscCheck(unlink(fname) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot remove %s", fname);
+  PetscFunctionReturn(0);
+}
+
+/* a score type of this test only: registering it must be enough for the messages to list it */
+static PetscErrorCode DpsScoreCreate_Test(DpsScore s)
+{
+  PetscFunctionBegin;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TestRefusals(void)
+{
+  char            fname[PETSC_MAX_PATH_LEN];
+  PetscMPIInt     rank;
+  PetscReal       big[K * D];
+  PetscErrorCode  code;
+  DpsScore        sc;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  PetscCall(PetscArraycpy(big, mu, K * D));
+  big[2 * D + 3] = 1e200; /* its square is inf */
+  /* through the API */
+  PetscCall(DpsScoreCreate(PETSC_COMM_SELF, &sc));
+  PetscCall(DpsScoreSetType(sc, DPSSCOREGMM));
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  code = DpsScoreGMMSetPrior(sc, K, D, w, big, var);
+  PetscCall(PetscPopErrorHandler());
+  PetscCall(DpsScoreDestroy(&sc));
+  DPS_CHECK(code != 0, "DpsScoreGMMSetPrior accepted a mean of 1e200, whose squared norm is inf");
+  /* from files */
+  {
+    const char *const expect[] = {fname, "dataset /prior/means", "component 2", "overflows", "1e+200"};
+    PetscCall(PetscSNPrintf(fname, sizeof(fname), "unit_score_%d_%d_bigmean.h5", (int)getpid(), rank));
+    PetscCall(WritePrior(fname, DPSSCOREGMM, K, D, w, big, var));
+    PetscCall(CheckLoadRefused(fname, "a mean of 1e200", 5, expect));
+  }
+  {
+    const char *const expect[] = {fname, "dataset /prior/means is 0 x 5", "K >= 1"};
+    PetscCall(PetscSNPrintf(fname, sizeof(fname), "unit_score_%d_%d_k0.h5", (int)getpid(), rank));
+    PetscCall(WritePrior(fname, DPSSCOREGMM, 0, D, NULL, NULL, NULL));
+    PetscCall(CheckLoadRefused(fname, "no components", 3, expect));
+  }
+  {
+    const char *const expect[] = {fname, "attribute type of /prior is 'gmmm'", "known: ", DPSSCOREGMM, DPSSCOREUNET, "unit_score_test"};
+    PetscCall(DpsScoreRegister("unit_score_test", DpsScoreCreate_Test));
+    PetscCall(PetscSNPrintf(fname, sizeof(fname), "unit_score_%d_%d_type.h5", (int)getpid(), rank));
+    PetscCall(WritePrior(fname, "gmmm", K, D, w, mu, var));
+    PetscCall(CheckLoadRefused(fname, "a /prior of unknown type", 6, expect));
+  }
+  PetscFunctionReturn(0);
 }
 
 int main(int argc, char **argv)
@@ -180,5 +289,6 @@ int main(int argc, char **argv)
     PetscCall(PetscFree2(mx, mn));
   }
   PetscCall(DpsScoreDestroy(&score));
+  PetscCall(TestRefusals());
   DPS_TEST_END();
 }
