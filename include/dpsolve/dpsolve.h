@@ -22,10 +22,29 @@ PETSC_EXTERN PetscLogEvent DPS_EVENT_SAMPLER_STEP, DPS_EVENT_IO_READ, DPS_EVENT_
 
 PETSC_EXTERN PetscErrorCode DpsInitializePackage(void);
 
+/* dpsolve's own error code, beyond PETSc's (which has none for it): an output or checkpoint that must not be
+   created or replaced (it exists, it is a directory, its directory is not writable). */
+#define DPS_ERR_CANT_CREATE 200
+
+/* The exit statuses of the dpsolve command (sysexits.h; docs/running-on-slurm.md, "Exit statuses"): every error
+   maps to one of them by its code (src/app/main.c), so that a scheduler can tell "requeue me" (75, only after a
+   checkpointed stop) from errors that would fail again. */
+#define DPS_EXIT_USAGE        64 /* EX_USAGE: options wrong, missing, out of range, incompatible; files aliased */
+#define DPS_EXIT_DATA         65 /* EX_DATAERR: an input file holds malformed, inconsistent or non-finite data */
+#define DPS_EXIT_NO_INPUT     66 /* EX_NOINPUT: an input file is missing or unreadable */
+#define DPS_EXIT_INTERNAL     70 /* EX_SOFTWARE: anything else (a failed solve, a non-finite draw, a bug) */
+#define DPS_EXIT_CANT_CREATE  73 /* EX_CANTCREAT: an output or checkpoint exists, is a directory, or cannot be made */
+#define DPS_EXIT_IO           74 /* EX_IOERR: reading or writing a file failed (disk full, I/O error) */
+#define DPS_EXIT_CHECKPOINTED 75 /* EX_TEMPFAIL: stopped by a signal after a checkpoint (or before anything was
+                                    written): run the same command with -restart */
+
 /* Every option given must have been used: an unknown or misspelt option is an error, not a silent default. */
 PETSC_EXTERN PetscErrorCode DpsOptionsCheckAllUsed(MPI_Comm, const char[]);
 /* calls fn(name, value, ctx) for every option of a database (NULL: the global one): "-name", and "value" or ""
    for a flag */
+/* Expands -include a.yaml,b.yaml (job files name their pieces so): each piece's options are added unless already
+   set; relative names are looked up from the current directory, then from -include_path */
+PETSC_EXTERN PetscErrorCode DpsOptionsInsertIncludes(MPI_Comm);
 PETSC_EXTERN PetscErrorCode DpsOptionsForEach(PetscOptions, PetscErrorCode (*)(const char[], const char[], void *), void *);
 
 #endif

@@ -12,15 +12,16 @@ typedef struct {
   const char *what;   /* NULL, or what the path is to the option: "its temporary file" */
 } DpsFileUse;
 
-/* Collective. Fails, naming both options and the file, when two of the n uses are the same file: the same
+/* Collective. Fails (PETSC_ERR_ARG_IDN), naming both options and the file, when two of the n uses are the same file: the same
    (device, inode) after following links for files that exist, the same resolved path for files not yet made.
    Every rank checks its own view (the ranks of a job may see different file systems). Uses with an empty path
    are skipped. */
 PETSC_EXTERN PetscErrorCode DpsFilesCheckDistinct(MPI_Comm, PetscInt, const DpsFileUse[]);
 
-/* Fails, naming the file, when path exists and force is false, when it is a directory (even with force), or
-   when its directory is missing or not writable (DpsCheckWritableDirectory); nothing is touched. */
-PETSC_EXTERN PetscErrorCode DpsCheckOutputPath(MPI_Comm, const char[], PetscBool);
+/* Fails (DPS_ERR_CANT_CREATE), naming the file (what: "output file", "checkpoint"), when path exists and force is
+   false, when it is a directory (even with force), or when its directory is missing or not writable
+   (DpsCheckWritableDirectory); nothing is touched. */
+PETSC_EXTERN PetscErrorCode DpsCheckOutputPath(MPI_Comm, const char[], const char[], PetscBool);
 /* Fails, naming the file (what: "output file", "checkpoint", ...), its directory and the reason, unless a file
    can be created in the directory of path */
 PETSC_EXTERN PetscErrorCode DpsCheckWritableDirectory(MPI_Comm, const char[], const char[]);

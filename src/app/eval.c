@@ -29,6 +29,14 @@ PetscErrorCode DpsAppEval(MPI_Comm comm)
   if (DpsAppHelpOnly()) PetscFunctionReturn(0);
   PetscCheck(hasin && hasout, comm, PETSC_ERR_USER_INPUT, "dpsolve eval needs -input <in.h5> and -output <out.h5> (the run's files)");
   PetscCheck(L >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-eval_directions %" PetscInt_FMT " must be at least 1", L);
+  {
+    /* the run's output is opened for writing while the input is open: one file for both would be damaged */
+    const DpsFileUse use[] = {
+      {"-input",  input,  NULL},
+      {"-output", output, NULL},
+    };
+    PetscCall(DpsFilesCheckDistinct(comm, 2, use));
+  }
 
   PetscCall(DpsDatasetOpen(comm, input, &data));
   PetscCall(DpsOperatorCreate(comm, &op));
@@ -51,7 +59,7 @@ PetscErrorCode DpsAppEval(MPI_Comm comm)
              (unsigned long long)dims[2], input, N, d);
   S = (PetscInt)dims[1];
   PetscCall(DpsH5Exists(out, "/eval", &exists));
-  PetscCheck(!exists || force, comm, PETSC_ERR_FILE_OPEN, "%s: group /eval already exists: pass -force to replace it", output);
+  PetscCheck(!exists || force, comm, DPS_ERR_CANT_CREATE, "%s: group /eval already exists: pass -force to replace it", output);
 
   PetscCall(PetscLogEventBegin(DPS_EVENT_EVAL, 0, 0, 0, 0));
   PetscCall(DpsGMMPosteriorCreate(score, op, sigma_y, &post));

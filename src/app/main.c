@@ -50,10 +50,59 @@ static PetscErrorCode DpsErrorHandler(MPI_Comm comm, int line, const char *func,
   return n;
 }
 
+/* Every error is one of a few exit statuses (include/dpsolve/dpsolve.h, docs/running-on-slurm.md), never PETSc's
+   error number itself: PETSC_ERR_ARG_INCOMP is 75, the status that asks a scheduler to requeue the job. */
+static int DpsExitStatus(PetscErrorCode ierr)
+{
+  switch (ierr) {
+  case PETSC_ERR_ARG_WRONG:
+  case PETSC_ERR_ARG_OUTOFRANGE:
+  case PETSC_ERR_ARG_UNKNOWN_TYPE:
+  case PETSC_ERR_ARG_INCOMP:
+  case PETSC_ERR_ARG_IDN:
+  case PETSC_ERR_ARG_TYPENOTSET:
+  case PETSC_ERR_ARG_NULL:
+  case PETSC_ERR_USER_INPUT:
+  case PETSC_ERR_SUP:
+  case PETSC_ERR_OPT_OVERWRITE:
+  case PETSC_ERR_WRONG_MPI_SIZE:
+    return DPS_EXIT_USAGE;
+  case PETSC_ERR_FILE_UNEXPECTED:
+  case PETSC_ERR_ARG_SIZ:
+  case PETSC_ERR_INT_OVERFLOW:
+    return DPS_EXIT_DATA;
+  case PETSC_ERR_FILE_OPEN:
+    return DPS_EXIT_NO_INPUT;
+  case DPS_ERR_CANT_CREATE:
+    return DPS_EXIT_CANT_CREATE;
+  case PETSC_ERR_FILE_READ:
+  case PETSC_ERR_FILE_WRITE:
+    return DPS_EXIT_IO;
+  default:
+    return DPS_EXIT_INTERNAL;
+  }
+}
+
+static PetscErrorCode DpsMain(const char verb[], int *status)
+{
+  PetscFunctionBegin;
+  if (!verb) {
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s", usage));
+    *status = DPS_EXIT_USAGE;
+    PetscFunctionReturn(0);
+  }
+  if (!strcmp(verb, "run")) PetscCall(DpsAppRun(PETSC_COMM_WORLD, status));
+  else if (!strcmp(verb, "simulate")) PetscCall(DpsAppSimulate(PETSC_COMM_WORLD));
+  else if (!strcmp(verb, "eval")) PetscCall(DpsAppEval(PETSC_COMM_WORLD));
+  else SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown verb '%s': use run, simulate or eval", verb);
+  PetscFunctionReturn(0);
+}
+
 int main(int argc, char **argv)
 {
-  const char *verb   = NULL;
-  int         status = 0; /* 75 (DPS_RUN_EXIT_CHECKPOINTED): a run stopped by a signal after a checkpoint */
+  const char    *verb   = NULL;
+  int            status = 0; /* DPS_EXIT_CHECKPOINTED: a run stopped by a signal after a checkpoint */
+  PetscErrorCode ierr;
 
   /* the verb is ours, not an option: take it out before PETSc parses argv */
   if (argc > 1 && argv[1][0] != '-') {
@@ -61,6 +110,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc - 1; i++) argv[i] = argv[i + 1];
     argc--;
   }
+  /* a run answers SIGTERM and SIGUSR1 from its first instant: a scheduler may send them while MPI starts */
+  if (verb && !strcmp(verb, "run")) DpsRunInstallSignalHandlers();
   /* Open MPI's own MPI-IO (ompio) sets up a shared file pointer with every file it opens. Its "sm" component keys
      a POSIX semaphore in /dev/shm on the file's base name alone: a rank killed while it holds it (kill -9, a job
      preempted mid-checkpoint) leaves it taken, and every later open of a file of that name on the node hangs;
@@ -68,22 +119,18 @@ int main(int argc, char **argv)
      the user's files when a run aborts. dpsolve never uses shared file pointers: it asks for ROMIO, which has
      none of this (the user's own OMPI_MCA_io wins; tests/restart/stale_semaphore.sh). */
   setenv("OMPI_MCA_io", "^ompio", 0);
-  PetscCall(PetscInitialize(&argc, &argv, NULL, usage));
-  PetscCall(DpsInitializePackage());
-  {
+  ierr = PetscInitialize(&argc, &argv, NULL, usage);
+  if (ierr) return DPS_EXIT_INTERNAL;
+  if (verb && !strcmp(verb, "run")) DpsRunInstallSignalHandlers(); /* again: PetscInitialize installs its own */
+  ierr = DpsInitializePackage();
+  if (!ierr) {
     PetscBool traceback = PETSC_FALSE;
-    PetscCall(PetscOptionsGetBool(NULL, NULL, "-dps_traceback", &traceback, NULL));
-    if (!traceback) PetscCall(PetscPushErrorHandler(DpsErrorHandler, NULL));
+    ierr = PetscOptionsGetBool(NULL, NULL, "-dps_traceback", &traceback, NULL);
+    if (!ierr && !traceback) ierr = PetscPushErrorHandler(DpsErrorHandler, NULL);
   }
-  if (!verb) {
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s", usage));
-    PetscCall(PetscFinalize());
-    return 2;
-  }
-  if (!strcmp(verb, "run")) PetscCall(DpsAppRun(PETSC_COMM_WORLD, &status));
-  else if (!strcmp(verb, "simulate")) PetscCall(DpsAppSimulate(PETSC_COMM_WORLD));
-  else if (!strcmp(verb, "eval")) PetscCall(DpsAppEval(PETSC_COMM_WORLD));
-  else SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown verb '%s': use run, simulate or eval", verb);
-  PetscCall(PetscFinalize());
-  return status;
+  if (!ierr) ierr = DpsMain(verb, &status);
+  /* after an error the ranks may not all be here: leave without MPI_Finalize, which could wait for them */
+  if (ierr) return DpsExitStatus(ierr);
+  ierr = PetscFinalize();
+  return ierr ? DPS_EXIT_INTERNAL : status;
 }

@@ -2,6 +2,7 @@
    The file holds the prior (/prior), the operator (/operator), ground truth /x0 [N, d], measurements /y [N, m],
    and the attributes sigma_y and data_shape. */
 #include "app/app.h"
+#include <errno.h>
 #include "io/h5.h"
 
 PetscErrorCode DpsAppSimulate(MPI_Comm comm)
@@ -37,7 +38,7 @@ PetscErrorCode DpsAppSimulate(MPI_Comm comm)
   PetscCheck(!setsigma || spec.sigma_y > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-simulate_sigma_y %g must be positive", (double)spec.sigma_y);
   PetscCheck(seed >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-seed %" PetscInt_FMT " must be non-negative", seed);
   spec.seed = seed;
-  PetscCall(DpsCheckOutputPath(comm, output, force));
+  PetscCall(DpsCheckOutputPath(comm, "output file", output, force));
 
   PetscCall(DpsGMMProblemCreate(&spec, &prior, &op, &sigma_y));
   PetscCall(DpsOperatorGetSizes(op, &m, &d));
@@ -46,9 +47,13 @@ PetscErrorCode DpsAppSimulate(MPI_Comm comm)
 
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   if (rank == 0) {
+    /* written beside its name and moved there once complete and on disk: an existing file (-force) is never
+       lost to a half-written one */
     hsize_t  dxdims[2] = {(hsize_t)N, (hsize_t)d}, dydims[2] = {(hsize_t)N, (hsize_t)m};
     PetscInt shape[3]  = {1, 1, d};
-    PetscCall(DpsH5Create(PETSC_COMM_SELF, output, &file));
+    char     partial[PETSC_MAX_PATH_LEN + 16];
+    PetscCall(PetscSNPrintf(partial, sizeof(partial), "%s.partial", output));
+    PetscCall(DpsH5Create(PETSC_COMM_SELF, partial, &file));
     PetscCall(DpsScoreSave(prior, file));
     PetscCall(DpsOperatorSave(op, file));
     PetscCall(DpsH5WriteAll(file, "/x0", 2, dxdims, x0));
@@ -59,6 +64,9 @@ PetscErrorCode DpsAppSimulate(MPI_Comm comm)
     PetscCall(DpsH5WriteStringAttribute(file, "/", "problem", "Gaussian mixture, MCGdiff construction (methods.md section 7)"));
     PetscCall(DpsH5WriteStringAttribute(file, "/", "version", DPSOLVE_VERSION));
     PetscCall(DpsH5Close(&file));
+    PetscCall(DpsSyncPath(partial, PETSC_FALSE));
+    PetscCheck(!rename(partial, output), PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot move %s to %s: %s", partial, output, strerror(errno));
+    PetscCall(DpsSyncPath(output, PETSC_TRUE));
   }
   PetscCallMPI(MPI_Barrier(comm));
   PetscCall(PetscPrintf(comm, "wrote %s: %" PetscInt_FMT " inputs, d_x = %" PetscInt_FMT ", d_y = %" PetscInt_FMT ", operator %s, sigma_y = %.4g\n", output, N, d, m, spec.operator_type, (double)sigma_y));

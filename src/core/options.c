@@ -1,4 +1,5 @@
 #include <dpsolve/dpsolve.h>
+#include <unistd.h>
 
 /* PETSc marks an option used when some object queries it. After every object of a verb has read its options,
    anything left was misspelt or does not apply: stop before any work is done, naming the option and value. */
@@ -63,5 +64,79 @@ PetscErrorCode DpsOptionsForEach(PetscOptions options, PetscErrorCode (*fn)(cons
     }
   }
   PetscCall(PetscFree(all));
+  PetscFunctionReturn(0);
+}
+
+/* ---------------------------------------------------------------- job files: include */
+
+typedef struct {
+  char pending[4096]; /* includes found inside included files */
+} DpsIncludeCtx;
+
+static PetscErrorCode DpsOptionsIncludeOption(const char name[], const char value[], void *ctx)
+{
+  DpsIncludeCtx *inc = (DpsIncludeCtx *)ctx;
+  PetscBool      set;
+
+  PetscFunctionBegin;
+  if (!strcmp(name, "-include")) {
+    if (inc->pending[0]) PetscCall(PetscStrlcat(inc->pending, ",", sizeof(inc->pending)));
+    PetscCall(PetscStrlcat(inc->pending, value, sizeof(inc->pending)));
+    PetscFunctionReturn(0);
+  }
+  /* what is already set (the job file itself, the command line) wins over its pieces */
+  PetscCall(PetscOptionsHasName(NULL, NULL, name, &set));
+  if (!set) PetscCall(PetscOptionsSetValue(NULL, name, value[0] ? value : NULL));
+  PetscFunctionReturn(0);
+}
+
+/* A job file (jobs/NAME.yaml) names its pieces (configs/...) with `include: [a.yaml, b.yaml]`; PETSc's YAML reader
+   leaves that as the option -include a.yaml,b.yaml, which this expands: each piece is read into a database of
+   its own, and its options are copied over unless already set. Relative names are looked up from the current
+   directory, then from each directory of -include_path (colon-separated). */
+PetscErrorCode DpsOptionsInsertIncludes(MPI_Comm comm)
+{
+  char          list[4096], path[PETSC_MAX_PATH_LEN], dirs[PETSC_MAX_PATH_LEN] = "";
+  PetscBool     set;
+  DpsIncludeCtx inc;
+  PetscMPIInt   rank;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-include_path", dirs, sizeof(dirs), NULL));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-include", list, sizeof(list), &set));
+  for (int depth = 0; set && list[0]; depth++) {
+    PetscCheck(depth < 8, comm, PETSC_ERR_ARG_WRONG, "-include: more than 8 levels of included files (a cycle?): %s", list);
+    PetscCall(PetscOptionsClearValue(NULL, "-include"));
+    inc.pending[0] = '\0';
+    for (char *item = strtok(list, ","); item; item = strtok(NULL, ",")) {
+      int found = 0;
+      while (*item == ' ') item++;
+      if (rank == 0) {
+        PetscCall(PetscStrncpy(path, item, sizeof(path)));
+        found = access(path, R_OK) == 0;
+        if (!found && item[0] != '/') {
+          char d[PETSC_MAX_PATH_LEN];
+          PetscCall(PetscStrncpy(d, dirs, sizeof(d)));
+          for (char *save = NULL, *dir = strtok_r(d, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+            PetscCall(PetscSNPrintf(path, sizeof(path), "%s/%s", dir, item));
+            found = access(path, R_OK) == 0;
+          }
+        }
+      }
+      PetscCallMPI(MPI_Bcast(&found, 1, MPI_INT, 0, comm));
+      PetscCallMPI(MPI_Bcast(path, sizeof(path), MPI_CHAR, 0, comm));
+      PetscCheck(found, comm, PETSC_ERR_FILE_OPEN, "-include %s: file not found (looked in the current directory%s%s)", item, dirs[0] ? " and -include_path " : "", dirs);
+      {
+        PetscOptions piece;
+        PetscCall(PetscOptionsCreate(&piece));
+        PetscCall(PetscOptionsInsertFileYAML(comm, piece, path, PETSC_TRUE));
+        PetscCall(DpsOptionsForEach(piece, DpsOptionsIncludeOption, &inc));
+        PetscCall(PetscOptionsDestroy(&piece));
+      }
+    }
+    PetscCall(PetscStrncpy(list, inc.pending, sizeof(list)));
+    set = list[0] ? PETSC_TRUE : PETSC_FALSE;
+  }
   PetscFunctionReturn(0);
 }

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <limits.h>
+#include <sys/stat.h>
 
 void DpsKillPoint(const char name[])
 {
@@ -60,17 +62,110 @@ PetscErrorCode DpsSyncPath(const char path[], PetscBool dir)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode DpsCheckOutputPath(MPI_Comm comm, const char path[], PetscBool force)
+/* ---------------------------------------------------------------- distinct files */
+
+/* What a path names: (device, inode) when it exists (links followed), else its resolved path: the real path of
+   its directory and its own name, which is where a new file of that name would be created. */
+typedef struct {
+  int   exists;
+  dev_t dev;
+  ino_t ino;
+  char  resolved[PATH_MAX + NAME_MAX + 2];
+} DpsFileId;
+
+static void DpsFileIdentify(const char path[], DpsFileId *id)
+{
+  struct stat st;
+  char        dir[PATH_MAX], real[PATH_MAX];
+  const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+
+  memset(id, 0, sizeof(*id));
+  if (stat(path, &st) == 0) {
+    id->exists = 1;
+    id->dev    = st.st_dev;
+    id->ino    = st.st_ino;
+    if (realpath(path, real)) snprintf(id->resolved, sizeof(id->resolved), "%s", real);
+    return;
+  }
+  if (!slash) snprintf(dir, sizeof(dir), ".");
+  else if (slash == path) snprintf(dir, sizeof(dir), "/");
+  else snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+  /* a directory that does not resolve: compare the names as given (the write fails later with its own error) */
+  if (realpath(dir, real)) snprintf(id->resolved, sizeof(id->resolved), "%s/%s", strcmp(real, "/") ? real : "", base);
+  else snprintf(id->resolved, sizeof(id->resolved), "%s", path);
+}
+
+static PetscBool DpsFileSame(const DpsFileId *a, const DpsFileId *b)
+{
+  if (a->exists && b->exists) return (PetscBool)(a->dev == b->dev && a->ino == b->ino);
+  return (PetscBool)(a->resolved[0] && !strcmp(a->resolved, b->resolved));
+}
+
+/* "-checkpoint ck.h5 (its temporary file ck.h5.tmp)" */
+static PetscErrorCode DpsFileUseName(const DpsFileUse *u, char name[], size_t len)
+{
+  PetscFunctionBegin;
+  if (u->what) PetscCall(PetscSNPrintf(name, len, "%s (%s %s)", u->option, u->what, u->path));
+  else PetscCall(PetscSNPrintf(name, len, "%s %s", u->option, u->path));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsFilesCheckDistinct(MPI_Comm comm, PetscInt n, const DpsFileUse use[])
+{
+  DpsFileId *id;
+  int        clash[2] = {-1, -1}; /* the first pair, in (i, j) order, that names one file on this rank */
+  int        first;
+
+  PetscFunctionBegin;
+  PetscCall(PetscCalloc1(PetscMax(n, 1), &id));
+  for (PetscInt i = 0; i < n; i++)
+    if (use[i].path && use[i].path[0]) DpsFileIdentify(use[i].path, &id[i]);
+  for (PetscInt i = 0; i < n && clash[0] < 0; i++) {
+    if (!use[i].path || !use[i].path[0]) continue;
+    for (PetscInt j = i + 1; j < n; j++) {
+      if (!use[j].path || !use[j].path[0]) continue;
+      /* the files of one option are the same file by design (a checkpoint and its .prev are hard links) */
+      if (!strcmp(use[i].option, use[j].option)) continue;
+      if (DpsFileSame(&id[i], &id[j])) {
+        clash[0] = (int)i;
+        clash[1] = (int)j;
+        break;
+      }
+    }
+  }
+  PetscCall(PetscFree(id));
+  /* every rank checks its own view; all of them report the first clash any rank found */
+  first = clash[0] < 0 ? INT_MAX : clash[0] * (int)n + clash[1];
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm));
+  if (first != INT_MAX) {
+    char a[2 * PETSC_MAX_PATH_LEN], b[2 * PETSC_MAX_PATH_LEN];
+    PetscCall(DpsFileUseName(&use[first / n], a, sizeof(a)));
+    PetscCall(DpsFileUseName(&use[first % n], b, sizeof(b)));
+    SETERRQ(comm, PETSC_ERR_ARG_IDN, "%s and %s are the same file: nothing was read or written; give each its own file", a, b);
+  }
+  PetscFunctionReturn(0);
+}
+
+/* ---------------------------------------------------------------- outputs */
+
+PetscErrorCode DpsCheckOutputPath(MPI_Comm comm, const char what[], const char path[], PetscBool force)
 {
   PetscMPIInt rank;
-  int         exists = 0;
+  int         exists = 0, isdir = 0;
+  struct stat st;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (rank == 0) exists = access(path, F_OK) == 0;
+  if (rank == 0) {
+    exists = stat(path, &st) == 0;
+    isdir  = exists && S_ISDIR(st.st_mode);
+  }
   PetscCallMPI(MPI_Bcast(&exists, 1, MPI_INT, 0, comm));
-  PetscCheck(!exists || force, comm, PETSC_ERR_FILE_OPEN, "output file %s already exists: remove it, choose another -output, or pass -force to replace it (it is kept until the new one is complete)", path);
-  PetscCall(DpsCheckWritableDirectory(comm, path, "output file"));
+  PetscCallMPI(MPI_Bcast(&isdir, 1, MPI_INT, 0, comm));
+  /* refused now, even with -force: the finished file could not be moved onto a directory after all the work */
+  PetscCheck(!isdir, comm, DPS_ERR_CANT_CREATE, "%s %s is a directory: name a file, not a directory", what, path);
+  PetscCheck(!exists || force, comm, DPS_ERR_CANT_CREATE, "%s %s already exists: remove it, choose another name, or pass -force to replace it (it is kept until the new one is complete)", what, path);
+  PetscCall(DpsCheckWritableDirectory(comm, path, what));
   PetscFunctionReturn(0);
 }
 
@@ -100,6 +195,6 @@ PetscErrorCode DpsCheckWritableDirectory(MPI_Comm comm, const char path[], const
     }
   }
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
-  PetscCheck(!err, comm, PETSC_ERR_FILE_OPEN, "cannot write the %s %s: its directory %s: %s", what, path, dir, strerror(err));
+  PetscCheck(!err, comm, DPS_ERR_CANT_CREATE, "cannot write the %s %s: its directory %s: %s", what, path, dir, strerror(err));
   PetscFunctionReturn(0);
 }

@@ -27,7 +27,7 @@ struct _n_DpsRun {
   PetscReal     interval;
   PetscInt64    seed;
   PetscBool     finished; /* -restart found the output already complete */
-  int           status;   /* exit status of the command: 0, or DPS_RUN_EXIT_CHECKPOINTED */
+  int           status;   /* exit status of the command: 0, or DPS_EXIT_CHECKPOINTED */
   DpsDataset    data;
   DpsSchedule   schedule;
   DpsScore      score;
@@ -35,80 +35,6 @@ struct _n_DpsRun {
   DpsSampler    sampler;
   DpsCheckpoint ck;
 };
-
-/* ---------------------------------------------------------------- job files: include */
-
-typedef struct {
-  char pending[4096]; /* includes found inside included files */
-} DpsIncludeCtx;
-
-static PetscErrorCode DpsRunIncludeOption(const char name[], const char value[], void *ctx)
-{
-  DpsIncludeCtx *inc = (DpsIncludeCtx *)ctx;
-  PetscBool      set;
-
-  PetscFunctionBegin;
-  if (!strcmp(name, "-include")) {
-    if (inc->pending[0]) PetscCall(PetscStrlcat(inc->pending, ",", sizeof(inc->pending)));
-    PetscCall(PetscStrlcat(inc->pending, value, sizeof(inc->pending)));
-    PetscFunctionReturn(0);
-  }
-  /* what is already set (the job file itself, the command line) wins over its pieces */
-  PetscCall(PetscOptionsHasName(NULL, NULL, name, &set));
-  if (!set) PetscCall(PetscOptionsSetValue(NULL, name, value[0] ? value : NULL));
-  PetscFunctionReturn(0);
-}
-
-/* A job file (jobs/NAME.yaml) names its pieces (configs/...) with `include: [a.yaml, b.yaml]`; PETSc's YAML reader
-   leaves that as the option -include a.yaml,b.yaml, which this expands: each piece is read into a database of
-   its own, and its options are copied over unless already set. Relative names are looked up from the current
-   directory, then from each directory of -include_path (colon-separated). */
-static PetscErrorCode DpsRunInsertIncludes(MPI_Comm comm)
-{
-  char          list[4096], path[PETSC_MAX_PATH_LEN], dirs[PETSC_MAX_PATH_LEN] = "";
-  PetscBool     set;
-  DpsIncludeCtx inc;
-  PetscMPIInt   rank;
-
-  PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-include_path", dirs, sizeof(dirs), NULL));
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-include", list, sizeof(list), &set));
-  for (int depth = 0; set && list[0]; depth++) {
-    PetscCheck(depth < 8, comm, PETSC_ERR_ARG_WRONG, "-include: more than 8 levels of included files (a cycle?): %s", list);
-    PetscCall(PetscOptionsClearValue(NULL, "-include"));
-    inc.pending[0] = '\0';
-    for (char *item = strtok(list, ","); item; item = strtok(NULL, ",")) {
-      int found = 0;
-      while (*item == ' ') item++;
-      if (rank == 0) {
-        PetscCall(PetscStrncpy(path, item, sizeof(path)));
-        found = access(path, R_OK) == 0;
-        if (!found && item[0] != '/') {
-          char d[PETSC_MAX_PATH_LEN];
-          PetscCall(PetscStrncpy(d, dirs, sizeof(d)));
-          for (char *save = NULL, *dir = strtok_r(d, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
-            PetscCall(PetscSNPrintf(path, sizeof(path), "%s/%s", dir, item));
-            found = access(path, R_OK) == 0;
-          }
-        }
-      }
-      PetscCallMPI(MPI_Bcast(&found, 1, MPI_INT, 0, comm));
-      PetscCallMPI(MPI_Bcast(path, sizeof(path), MPI_CHAR, 0, comm));
-      PetscCheck(found, comm, PETSC_ERR_FILE_OPEN, "-include %s: file not found (looked in the current directory%s%s)", item, dirs[0] ? " and -include_path " : "", dirs);
-      {
-        PetscOptions piece;
-        PetscCall(PetscOptionsCreate(&piece));
-        PetscCall(PetscOptionsInsertFileYAML(comm, piece, path, PETSC_TRUE));
-        PetscCall(DpsOptionsForEach(piece, DpsRunIncludeOption, &inc));
-        PetscCall(PetscOptionsDestroy(&piece));
-      }
-    }
-    PetscCall(PetscStrncpy(list, inc.pending, sizeof(list)));
-    set = list[0] ? PETSC_TRUE : PETSC_FALSE;
-  }
-  PetscFunctionReturn(0);
-}
 
 /* ---------------------------------------------------------------- set up */
 
@@ -127,6 +53,116 @@ PetscErrorCode DpsRunCreate(MPI_Comm comm, DpsRun *run)
   PetscFunctionReturn(0);
 }
 
+/* the value of an option as given, without marking it used (the object that reads it does that) */
+typedef struct {
+  const char *name;
+  char        value[PETSC_MAX_PATH_LEN];
+} DpsRunOptionValue;
+
+static PetscErrorCode DpsRunFindOption(const char name[], const char value[], void *ctx)
+{
+  DpsRunOptionValue *o = (DpsRunOptionValue *)ctx;
+
+  PetscFunctionBegin;
+  if (!strcmp(name, o->name)) PetscCall(PetscStrncpy(o->value, value, sizeof(o->value)));
+  PetscFunctionReturn(0);
+}
+
+/* Before anything is read or written, the files of the run: no two options may name one file (an output
+   written over its input, a checkpoint removed at the end that is the output, ...); an existing output is
+   replaced only with -force, a directory never; an existing checkpoint is continued (-restart) or, with -force,
+   started afresh over. A -restart with no checkpoint yet (a run stopped during its set-up) starts afresh, and
+   one whose output is complete has nothing to do (DpsRunCheckFinished). */
+static PetscErrorCode DpsRunCheckFiles(DpsRun r, PetscBool hasck)
+{
+  char              partial[PETSC_MAX_PATH_LEN + 16], tmp[PETSC_MAX_PATH_LEN + 8], prev[PETSC_MAX_PATH_LEN + 8];
+  DpsRunOptionValue weights = {"-score_unet_weights", ""};
+  PetscBool         complete = PETSC_FALSE;
+  uint64_t          out_id   = 0;
+
+  PetscFunctionBegin;
+  PetscCall(DpsOptionsForEach(NULL, DpsRunFindOption, &weights));
+  PetscCall(PetscSNPrintf(partial, sizeof(partial), "%s.partial", r->output));
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", r->checkpoint));
+  PetscCall(PetscSNPrintf(prev, sizeof(prev), "%s.prev", r->checkpoint));
+  {
+    const DpsFileUse use[] = {
+      {"-input",              r->input,      NULL                   },
+      {"-score_unet_weights", weights.value, NULL                   },
+      {"-output",             r->output,     NULL                   },
+      {"-output",             partial,       "its partial file"     },
+      {"-checkpoint",         r->checkpoint, NULL                   },
+      {"-checkpoint",         hasck ? tmp : "", "its temporary file"},
+      {"-checkpoint",         hasck ? prev : "", "its previous copy"},
+    };
+    PetscCall(DpsFilesCheckDistinct(r->comm, sizeof(use) / sizeof(use[0]), use));
+  }
+  if (hasck) {
+    PetscBool exists;
+    PetscCall(DpsCheckpointCreate(r->comm, r->checkpoint, &r->ck));
+    PetscCall(DpsCheckpointExists(r->ck, &exists));
+    PetscCheck(!exists || r->restart || r->force, r->comm, DPS_ERR_CANT_CREATE, "checkpoint %s exists: continue that run with -restart, or pass -force to start afresh (the checkpoint is then removed)", r->checkpoint);
+    PetscCall(DpsCheckOutputPath(r->comm, "checkpoint", r->checkpoint, PETSC_TRUE)); /* not a directory, and writable */
+    if (r->restart) {
+      PetscCall(DpsOutputPeek(r->comm, r->output, &complete, &out_id));
+      if (exists && complete) {
+        /* stopped between the rename of the output and the removal of the checkpoint */
+        PetscBool found;
+        uint64_t  ck_id;
+        PetscCall(DpsCheckpointPeekRunId(r->ck, &found, &ck_id));
+        r->finished = (PetscBool)(found && out_id == ck_id);
+      } else if (!exists && complete) r->finished = PETSC_TRUE; /* confirmed by DpsRunCheckFinished */
+      else if (!exists) PetscCall(PetscPrintf(r->comm, "-restart: no checkpoint %s yet (the run stopped before its first one): starting afresh\n", r->checkpoint));
+    }
+  }
+  /* refuse before reading anything: an existing output is never touched without -force */
+  if (!r->finished) PetscCall(DpsCheckOutputPath(r->comm, "output file", r->output, r->force));
+  PetscFunctionReturn(0);
+}
+
+/* A -restart with no checkpoint left whose output is complete: the run finished and removed its checkpoint
+   (a scheduler may start the same command once more). Nothing to do, if the output is this run's: the same
+   input, sampler, seed, draws and steps; otherwise the output is an existing file like any other. */
+static PetscErrorCode DpsRunCheckFinished(DpsRun r)
+{
+  PetscMPIInt    rank;
+  int            same = 1;
+  DpsSamplerType type;
+  PetscInt       steps;
+
+  PetscFunctionBegin;
+  if (!r->finished || !r->ck) PetscFunctionReturn(0);
+  {
+    PetscBool exists;
+    PetscCall(DpsCheckpointExists(r->ck, &exists));
+    if (exists) PetscFunctionReturn(0); /* matched by run id in DpsRunCheckFiles */
+  }
+  PetscCallMPI(MPI_Comm_rank(r->comm, &rank));
+  PetscCall(PetscObjectGetType((PetscObject)r->sampler, &type));
+  PetscCall(DpsScheduleGetNumSteps(r->schedule, &steps));
+  if (rank == 0) {
+    hid_t    f;
+    char     input[PETSC_MAX_PATH_LEN], sampler[64];
+    PetscInt v[3], n, want[3] = {(PetscInt)r->seed, r->S, steps};
+    const char *name[3] = {"seed", "samples", "steps"};
+    PetscCall(DpsH5Open(PETSC_COMM_SELF, r->output, PETSC_FALSE, &f));
+    PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+    if (DpsH5ReadStringAttribute(f, r->output, "/", "input", input, sizeof(input)) || strcmp(input, r->input)) same = 0;
+    if (DpsH5ReadStringAttribute(f, r->output, "/", "sampler", sampler, sizeof(sampler)) || strcmp(sampler, type)) same = 0;
+    for (int k = 0; k < 3; k++)
+      if (DpsH5ReadIntArrayAttribute(f, r->output, "/", name[k], 1, &n, &v[k]) || n != 1 || v[k] != want[k]) same = 0;
+    PetscCall(PetscPopErrorHandler());
+    PetscCall(DpsH5Close(&f));
+  }
+  PetscCallMPI(MPI_Bcast(&same, 1, MPI_INT, 0, r->comm));
+  if (!same && r->force) {
+    r->finished = PETSC_FALSE; /* -force: replace it (DpsRunCheckFiles did not check it: it is a file) */
+    PetscFunctionReturn(0);
+  }
+  PetscCheck(same, r->comm, DPS_ERR_CANT_CREATE, "-restart: no checkpoint %s, and output file %s exists, complete, from another run (other input, sampler, seed, draws or steps): remove it, choose another -output, or pass -force", r->checkpoint, r->output);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsRunSetFromOptions(DpsRun r)
 {
   PetscBool hasin, hasout, hasck, haspart;
@@ -136,7 +172,7 @@ PetscErrorCode DpsRunSetFromOptions(DpsRun r)
   char      include[8] = "", includepath[8] = "";
 
   PetscFunctionBegin;
-  PetscCall(DpsRunInsertIncludes(r->comm));
+  PetscCall(DpsOptionsInsertIncludes(r->comm));
   PetscOptionsBegin(r->comm, NULL, "dpsolve run", "DpsRun");
   PetscCall(PetscOptionsString("-input", "Input HDF5 file (dpsolve simulate writes one)", NULL, r->input, r->input, sizeof(r->input), &hasin));
   PetscCall(PetscOptionsString("-output", "Output HDF5 file", NULL, r->output, r->output, sizeof(r->output), &hasout));
@@ -162,26 +198,7 @@ PetscErrorCode DpsRunSetFromOptions(DpsRun r)
   PetscCheck(r->interval >= 0, r->comm, PETSC_ERR_ARG_OUTOFRANGE, "-checkpoint_interval %g must be non-negative", (double)r->interval);
   PetscCheck(hasck || (!r->restart && !r->every && !r->interval), r->comm, PETSC_ERR_USER_INPUT, "-restart, -checkpoint_every and -checkpoint_interval need -checkpoint <file.h5>");
   r->seed = seed;
-  if (hasck) {
-    PetscBool exists;
-    PetscCall(DpsCheckpointCreate(r->comm, r->checkpoint, &r->ck));
-    PetscCall(DpsCheckpointExists(r->ck, &exists));
-    PetscCheck(exists || !r->restart, r->comm, PETSC_ERR_FILE_OPEN, "-restart: no checkpoint %s to continue from (nor %s.prev)", r->checkpoint, r->checkpoint);
-    PetscCheck(!exists || r->restart || r->force, r->comm, PETSC_ERR_FILE_OPEN, "checkpoint %s exists: continue that run with -restart, or pass -force to start afresh (the checkpoint is then removed)", r->checkpoint);
-    PetscCall(DpsCheckWritableDirectory(r->comm, r->checkpoint, "checkpoint"));
-    if (r->restart) {
-      /* stopped between the rename of the output and the removal of the checkpoint: nothing left to do */
-      PetscBool complete, found;
-      uint64_t  out_id, ck_id;
-      PetscCall(DpsOutputPeek(r->comm, r->output, &complete, &out_id));
-      if (complete) {
-        PetscCall(DpsCheckpointPeekRunId(r->ck, &found, &ck_id));
-        r->finished = (PetscBool)(found && out_id == ck_id);
-      }
-    }
-  }
-  /* refuse before reading anything: an existing output is never touched without -force */
-  if (!r->finished) PetscCall(DpsCheckOutputPath(r->comm, r->output, r->force));
+  PetscCall(DpsRunCheckFiles(r, hasck));
 
   PetscCall(DpsDatasetOpen(r->comm, r->input, &r->data));
   if (haspart) {
@@ -205,6 +222,7 @@ PetscErrorCode DpsRunSetFromOptions(DpsRun r)
   PetscCall(DpsSamplerSetNumDraws(r->sampler, r->S));
   PetscCall(DpsSamplerSetFromOptions(r->sampler));
   PetscCall(DpsSamplerSetUp(r->sampler));
+  PetscCall(DpsRunCheckFinished(r));
   PetscFunctionReturn(0);
 }
 
@@ -296,32 +314,94 @@ static PetscErrorCode DpsRunWriteCounts(DpsRun r, hid_t file, const PetscInt64 t
 
 /* ---------------------------------------------------------------- signals */
 
-/* A handler may only set a flag; the run loop looks at it at every step boundary, where all ranks agree. */
+/* A handler may only set a flag; the run looks at it where all ranks agree: at the end of the set-up and at
+   every step boundary. It is installed before anything else (DpsRunInstallSignalHandlers, from main, before and
+   again after PetscInitialize, which installs its own), so that a signal during the set-up is never fatal: the
+   run then stops before it has written anything, with status 75, and its requeued start begins afresh. */
 static volatile sig_atomic_t DpsRunSignal = 0;
-static void                  DpsRunSignalHandler(int sig)
+static struct sigaction      DpsRunOldTerm, DpsRunOldUsr1;
+static int                   DpsRunHandlersInstalled = 0;
+
+static void DpsRunSignalHandler(int sig)
 {
   DpsRunSignal = sig;
+}
+
+void DpsRunInstallSignalHandlers(void)
+{
+  struct sigaction act, oldterm, oldusr1;
+
+  memset(&act, 0, sizeof(act));
+  act.sa_handler = DpsRunSignalHandler;
+  act.sa_flags   = SA_RESTART;
+  sigemptyset(&act.sa_mask);
+  sigaction(SIGTERM, &act, &oldterm);
+  sigaction(SIGUSR1, &act, &oldusr1);
+  /* the actions to give back: what was there before the first installation, or what PETSc put there since */
+  if (!DpsRunHandlersInstalled || oldterm.sa_handler != DpsRunSignalHandler) DpsRunOldTerm = oldterm;
+  if (!DpsRunHandlersInstalled || oldusr1.sa_handler != DpsRunSignalHandler) DpsRunOldUsr1 = oldusr1;
+  DpsRunHandlersInstalled = 1;
+}
+
+/* Without -checkpoint a signal cannot be answered with a checkpoint: it gets its former action back (it ends
+   the run, as documented), after a signal that came during the set-up has been answered. */
+static void DpsRunRestoreSignalHandlers(void)
+{
+  if (!DpsRunHandlersInstalled) return;
+  sigaction(SIGTERM, &DpsRunOldTerm, NULL);
+  sigaction(SIGUSR1, &DpsRunOldUsr1, NULL);
+  DpsRunHandlersInstalled = 0;
+}
+
+/* collective: the signal any rank received so far, or 0 */
+static PetscErrorCode DpsRunAgreeSignal(MPI_Comm comm, int *sig)
+{
+  PetscFunctionBegin;
+  *sig = (int)DpsRunSignal;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, sig, 1, MPI_INT, MPI_MAX, comm));
+  PetscFunctionReturn(0);
 }
 
 /* ---------------------------------------------------------------- the run */
 
 /* The work of one rank: its shard, the progress of each input, the chunk in flight, and the inputs in flight
-   that a restart handed over but that are not yet taken up again. */
+   that a restart handed over but that are not yet taken up again; and the run-wide tallies. */
 typedef struct {
   PetscInt    N, d, m, q, steps, lo, nlocal;
-  PetscInt   *index;    /* [nlocal] global input indices */
-  PetscInt64 *progress; /* [nlocal] see DPS_PROGRESS_* */
-  PetscInt    next;     /* first local input not yet taken into a chunk */
-  PetscInt    j0, nb;   /* the chunk in flight: local inputs [j0, j0 + nb), nb = 0 when none */
-  PetscReal  *x, *st;   /* [batch S d], [batch S q]: its draws and sampler state */
-  PetscInt   *row;      /* [nlocal] row of a resumed input in flight in rx, rst; -1 otherwise */
-  PetscReal  *rx, *rst; /* resumed inputs in flight, as read from the checkpoint */
+  PetscInt   *index;     /* [nlocal] global input indices */
+  PetscInt64 *progress;  /* [nlocal] see DPS_PROGRESS_* */
+  PetscInt    next;      /* first local input not yet taken into a chunk */
+  PetscInt    j0, nb;    /* the chunk in flight: local inputs [j0, j0 + nb), nb = 0 when none */
+  PetscReal  *x, *st;    /* [batch S d], [batch S q]: its draws and sampler state */
+  PetscInt   *row;       /* [nlocal] row of a resumed input in flight in rx, rst; -1 otherwise */
+  PetscReal  *rx, *rst;  /* resumed inputs in flight, as read from the checkpoint */
+  PetscReal  *y, *x0;    /* [nlocal m] the measurements, [nlocal d] the ground truth (NULL without /x0) */
+  PetscBool   has_x0;
   PetscBool   unflushed; /* rows written to the output since the last checkpoint */
+  DpsOutput   out;
+  uint64_t    run_id;
+  PetscInt64  base[DPS_NUM_COUNTS];      /* the counts of the runs this one continues */
+  PetscInt    ndone, ndone0, nwritten;   /* inputs done (all ranks), done when this run began, written by it */
+  PetscInt    tick;
+  int         peak;                      /* KiB, on the largest rank */
+  PetscLogDouble t0, tprint, tck;         /* start, last progress line, last checkpoint */
 } DpsWork;
+
+/* What the ranks agree on after every tick (one Allreduce, MAX over the ranks): plain ints in this order, so
+   that the struct is reduced as an array */
+typedef struct {
+  int failed;       /* a rank's step failed */
+  int finished;     /* a rank finished its chunk: the collective write follows */
+  int has_work;     /* a rank has inputs left */
+  int signal;       /* a rank received SIGTERM or SIGUSR1 (the signal number) */
+  int checkpoint;   /* rank 0: -checkpoint_interval seconds have passed since the last checkpoint */
+  int peak_kib;     /* the peak resident memory so far (getrusage: a cheap system call) */
+} DpsTickAgreement;
+#define DPS_TICK_AGREEMENT_INTS ((int)(sizeof(DpsTickAgreement) / sizeof(int)))
 
 /* Takes the next chunk: consecutive inputs at the same progress, at most -batch. Fresh inputs begin their chains
    (x_N); resumed ones get back their draws and sampler state. */
-static PetscErrorCode DpsRunTakeChunk(DpsRun r, DpsWork *w, const PetscReal y[])
+static PetscErrorCode DpsRunTakeChunk(DpsRun r, DpsWork *w)
 {
   const PetscInt S = r->S, d = w->d, q = w->q;
   PetscInt64     kind;
@@ -334,7 +414,7 @@ static PetscErrorCode DpsRunTakeChunk(DpsRun r, DpsWork *w, const PetscReal y[])
   for (w->nb = 1; w->nb < r->batch && w->j0 + w->nb < w->nlocal && w->progress[w->j0 + w->nb] == kind; w->nb++) { }
   w->next = w->j0 + w->nb;
   if (kind == DPS_PROGRESS_NOT_STARTED) {
-    PetscCall(DpsSamplerBegin(r->sampler, w->nb, w->index + w->j0, y + w->j0 * w->m, w->x));
+    PetscCall(DpsSamplerBegin(r->sampler, w->nb, w->index + w->j0, w->y + w->j0 * w->m, w->x));
     for (PetscInt j = w->j0; j < w->j0 + w->nb; j++) w->progress[j] = w->steps;
   } else {
     for (PetscInt j = 0; j < w->nb; j++) {
@@ -357,7 +437,7 @@ static PetscBool DpsRunHasWork(const DpsWork *w, PetscBool finished)
   return PETSC_FALSE;
 }
 
-static PetscErrorCode DpsRunWriteCheckpoint(DpsRun r, DpsWork *w, DpsOutput out, uint64_t run_id, const PetscInt64 base[])
+static PetscErrorCode DpsRunWriteCheckpoint(DpsRun r, DpsWork *w)
 {
   const PetscInt S = r->S, d = w->d, q = w->q;
   PetscInt       nflight = 0, *flight;
@@ -366,7 +446,7 @@ static PetscErrorCode DpsRunWriteCheckpoint(DpsRun r, DpsWork *w, DpsOutput out,
 
   PetscFunctionBegin;
   /* the checkpoint may only call an input done once its rows are on disk (a flush is an fsync: only if needed) */
-  if (w->unflushed) PetscCall(DpsOutputFlush(out));
+  if (w->unflushed) PetscCall(DpsOutputFlush(w->out));
   w->unflushed = PETSC_FALSE;
   if (w->nb) PetscCall(DpsSamplerGetState(r->sampler, w->nb, w->st));
   for (PetscInt j = 0; j < w->nlocal; j++)
@@ -388,9 +468,10 @@ static PetscErrorCode DpsRunWriteCheckpoint(DpsRun r, DpsWork *w, DpsOutput out,
     PetscCall(PetscArraycpy(fst + nflight * S * q, ss, S * q));
     nflight++;
   }
-  PetscCall(DpsRunGetCounts(r, base, counts));
-  PetscCall(DpsCheckpointWrite(r->ck, run_id, counts, w->lo, w->lo + w->nlocal, w->progress, nflight, flight, fx, fst));
+  PetscCall(DpsRunGetCounts(r, w->base, counts));
+  PetscCall(DpsCheckpointWrite(r->ck, w->run_id, counts, w->lo, w->lo + w->nlocal, w->progress, nflight, flight, fx, fst));
   PetscCall(PetscFree3(flight, fx, fst));
+  PetscCall(PetscTime(&w->tck));
   PetscFunctionReturn(0);
 }
 
@@ -447,214 +528,249 @@ static PetscErrorCode DpsRunSetIdentity(DpsRun r)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode DpsRunExecute(DpsRun r)
+/* A restart: each input's progress from the checkpoint, for this run's shard; the inputs it calls done must be in
+   <output>.partial, and are computed again (same bits) when that file is gone or not this run's */
+static PetscErrorCode DpsRunResume(DpsRun r, DpsWork *w)
 {
-  PetscInt         N, d, m, lo, hi, nlocal, ndone = 0, ndone0 = 0, tick = 0, nwritten = 0;
-  int              peak = 0; /* KiB */
-  PetscInt         first;
-  PetscReal       *y, *x0 = NULL;
-  PetscBool        has_x0;
-  DpsOutput        out = NULL;
-  hid_t            file;
-  PetscLogDouble   t0, t = 0.0, tprint = -1.0, tck;
-  PetscErrorCode   ierr;
-  DpsWork          w;
-  PetscInt64       base[DPS_NUM_COUNTS] = {0}, total[DPS_NUM_COUNTS];
-  uint64_t         run_id = 0;
-  struct sigaction act, oldterm, oldusr1;
-  PetscMPIInt      rank;
+  PetscInt   nflight, *flight, lost = 0, resumed[2] = {0, 0};
+  PetscBool *done;
+  char       why[PETSC_MAX_PATH_LEN + 64];
+  hid_t      file;
 
   PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(r->comm, &rank));
-  r->status = 0;
-  if (r->finished) {
-    PetscCall(DpsCheckpointRemove(r->ck));
-    PetscCall(PetscPrintf(r->comm, "%s is already complete: nothing to do (removed the checkpoint %s)\n", r->output, r->checkpoint));
-    PetscFunctionReturn(0);
+  PetscCall(DpsCheckpointLoad(r->ck, w->lo, w->lo + w->nlocal, w->progress, &nflight, &flight, &w->rx, &w->rst));
+  PetscCall(DpsCheckpointGetRun(r->ck, &w->run_id, w->base));
+  for (PetscInt k = 0; k < nflight; k++) w->row[flight[k] - w->lo] = k;
+  PetscCall(PetscFree(flight));
+  PetscCall(DpsOutputReopen(r->comm, r->output, w->N, r->S, w->d, w->m, w->has_x0, w->run_id, &w->out, why, sizeof(why)));
+  PetscCall(PetscMalloc1(PetscMax(w->nlocal, 1), &done));
+  if (w->out) PetscCall(DpsOutputReadDone(w->out, w->lo, w->nlocal, done));
+  for (PetscInt i = 0; i < w->nlocal; i++) {
+    if (w->progress[i] == DPS_PROGRESS_DONE && !(w->out && done[i])) {
+      w->progress[i] = DPS_PROGRESS_NOT_STARTED;
+      lost++;
+    }
+    if (w->progress[i] == DPS_PROGRESS_DONE) resumed[0]++;
+    if (w->progress[i] > 0) resumed[1]++;
   }
-  PetscCall(PetscMemzero(&w, sizeof(w)));
-  PetscCall(DpsDatasetGetSizes(r->data, &N, &d, &m));
-  PetscCall(DpsDatasetGetShard(r->data, &lo, &hi));
-  PetscCall(DpsDatasetHasGroundTruth(r->data, &has_x0));
-  PetscCall(DpsScheduleGetNumSteps(r->schedule, &w.steps));
-  PetscCall(DpsSamplerGetStateSize(r->sampler, &w.q));
-  nlocal   = hi - lo;
-  w.N      = N;
-  w.d      = d;
-  w.m      = m;
-  w.lo     = lo;
-  w.nlocal = nlocal;
-  /* data moves one way: the shard is read once, then sampled and written chunk by chunk */
-  PetscCall(DpsDatasetReadMeasurements(r->data, r->op, r->seed, &y));
-  if (has_x0) PetscCall(DpsDatasetReadGroundTruth(r->data, &x0));
-  PetscCall(PetscMalloc3(PetscMax(nlocal, 1), &w.index, PetscMax(nlocal, 1), &w.progress, PetscMax(nlocal, 1), &w.row));
-  PetscCall(PetscMalloc2(PetscMax(r->batch * r->S * d, 1), &w.x, PetscMax(r->batch * r->S * w.q, 1), &w.st));
-  PetscCall(DpsDatasetGetFirstInput(r->data, &first));
-  for (PetscInt i = 0; i < nlocal; i++) {
-    w.index[i]    = first + lo + i; /* the input's index in the file: what its random numbers depend on */
-    w.progress[i] = DPS_PROGRESS_NOT_STARTED;
-    w.row[i]      = -1;
-  }
+  PetscCall(PetscFree(done));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &lost, 1, MPIU_INT, MPI_SUM, r->comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, resumed, 2, MPIU_INT, MPI_SUM, r->comm));
+  if (!w->out) {
+    PetscCall(PetscPrintf(r->comm, "dpsolve warning: %s; the %" PetscInt_FMT " inputs it should hold are computed again\n", why, lost));
+    PetscCall(DpsOutputCreate(r->comm, r->output, w->N, r->S, w->d, w->m, w->has_x0, &w->out));
+    PetscCall(DpsOutputGetFile(w->out, &file));
+    PetscCall(DpsRunWriteAttributes(r, file, w->run_id));
+  } else if (lost) PetscCall(PetscPrintf(r->comm, "dpsolve warning: %" PetscInt_FMT " inputs the checkpoint calls done are not marked done in %s.partial; they are computed again\n", lost, r->output));
+  w->ndone0 = w->ndone = resumed[0];
+  PetscCall(PetscPrintf(r->comm, "restart from %s: %" PetscInt_FMT " of %" PetscInt_FMT " inputs done, %" PetscInt_FMT " in flight\n", r->checkpoint, resumed[0], w->N, resumed[1]));
+  PetscFunctionReturn(0);
+}
 
+/* Step 1: the shard is read once; a fresh run creates <output>.partial (removing the checkpoint it starts afresh
+   over, with -force), a restart reconciles the checkpoint with the partial output. *stopped: a signal came
+   during the set-up, and nothing was written. */
+static PetscErrorCode DpsRunSetUp(DpsRun r, DpsWork *w, PetscBool *stopped)
+{
+  PetscInt first, hi;
+  hid_t    file;
+  int      sig;
+
+  PetscFunctionBegin;
+  *stopped = PETSC_FALSE;
+  PetscCall(DpsDatasetGetSizes(r->data, &w->N, &w->d, &w->m));
+  PetscCall(DpsDatasetGetShard(r->data, &w->lo, &hi));
+  w->nlocal = hi - w->lo;
+  PetscCall(DpsDatasetHasGroundTruth(r->data, &w->has_x0));
+  PetscCall(DpsScheduleGetNumSteps(r->schedule, &w->steps));
+  PetscCall(DpsSamplerGetStateSize(r->sampler, &w->q));
+  /* data moves one way: the shard is read once, then sampled and written chunk by chunk. Each rank reads its
+     own inputs and may find a bad value where the others do not: they agree, so that none waits for a rank that
+     has stopped (with a signal handler installed, the SIGTERM by which mpiexec would end the others is not
+     fatal) */
+  {
+    PetscErrorCode ierr = DpsDatasetReadMeasurements(r->data, r->op, r->seed, &w->y), ierr0 = 0, any;
+    /* the reads are collective: every rank makes both, whatever it found in the first */
+    if (w->has_x0) ierr0 = DpsDatasetReadGroundTruth(r->data, &w->x0);
+    if (!ierr) ierr = ierr0;
+    any = ierr;
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, r->comm));
+    PetscCall(ierr);
+    PetscCheck(!any, PETSC_COMM_SELF, any, "another rank failed to read its inputs of %s; nothing was written", r->input);
+  }
+  PetscCall(PetscMalloc3(PetscMax(w->nlocal, 1), &w->index, PetscMax(w->nlocal, 1), &w->progress, PetscMax(w->nlocal, 1), &w->row));
+  PetscCall(PetscMalloc2(PetscMax(r->batch * r->S * w->d, 1), &w->x, PetscMax(r->batch * r->S * w->q, 1), &w->st));
+  PetscCall(DpsDatasetGetFirstInput(r->data, &first));
+  for (PetscInt i = 0; i < w->nlocal; i++) {
+    w->index[i]    = first + w->lo + i; /* the input's index in the file: what its random numbers depend on */
+    w->progress[i] = DPS_PROGRESS_NOT_STARTED;
+    w->row[i]      = -1;
+  }
   if (r->ck) {
-    PetscCall(DpsCheckpointSetSizes(r->ck, N, r->S, d, w.q));
+    PetscCall(DpsCheckpointSetSizes(r->ck, w->N, r->S, w->d, w->q));
     PetscCall(DpsRunSetIdentity(r));
   }
-  if (r->restart) {
-    PetscInt  nflight, *flight, lost = 0, resumed[2] = {0, 0};
-    PetscBool *done;
-    char       why[PETSC_MAX_PATH_LEN + 64];
-
-    PetscCall(DpsCheckpointLoad(r->ck, lo, hi, w.progress, &nflight, &flight, &w.rx, &w.rst));
-    PetscCall(DpsCheckpointGetRun(r->ck, &run_id, base));
-    for (PetscInt k = 0; k < nflight; k++) w.row[flight[k] - lo] = k;
-    PetscCall(PetscFree(flight));
-    /* the rows the checkpoint calls done must be in <output>.partial; if that file is gone or not this run's,
-       they are computed again (same bits), never trusted blindly */
-    PetscCall(DpsOutputReopen(r->comm, r->output, N, r->S, d, m, has_x0, run_id, &out, why, sizeof(why)));
-    PetscCall(PetscMalloc1(PetscMax(nlocal, 1), &done));
-    if (out) PetscCall(DpsOutputReadDone(out, lo, nlocal, done));
-    for (PetscInt i = 0; i < nlocal; i++) {
-      if (w.progress[i] == DPS_PROGRESS_DONE && !(out && done[i])) {
-        w.progress[i] = DPS_PROGRESS_NOT_STARTED;
-        lost++;
-      }
-      if (w.progress[i] == DPS_PROGRESS_DONE) resumed[0]++;
-      if (w.progress[i] > 0) resumed[1]++;
-    }
-    PetscCall(PetscFree(done));
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &lost, 1, MPIU_INT, MPI_SUM, r->comm));
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, resumed, 2, MPIU_INT, MPI_SUM, r->comm));
-    if (!out) {
-      PetscCall(PetscPrintf(r->comm, "dpsolve warning: %s; the %" PetscInt_FMT " inputs it should hold are computed again\n", why, lost));
-      PetscCall(DpsOutputCreate(r->comm, r->output, N, r->S, d, m, has_x0, &out));
-      PetscCall(DpsOutputGetFile(out, &file));
-      PetscCall(DpsRunWriteAttributes(r, file, run_id));
-    } else if (lost) PetscCall(PetscPrintf(r->comm, "dpsolve warning: %" PetscInt_FMT " inputs the checkpoint calls done are not marked done in %s.partial; they are computed again\n", lost, r->output));
-    ndone0 = ndone = resumed[0];
-    PetscCall(PetscPrintf(r->comm, "restart from %s: %" PetscInt_FMT " of %" PetscInt_FMT " inputs done, %" PetscInt_FMT " in flight\n", r->checkpoint, resumed[0], N, resumed[1]));
-  } else {
+  /* the last moment at which a signal costs nothing: from here on files are written */
+  PetscCall(DpsRunAgreeSignal(r->comm, &sig));
+  if (sig) {
+    *stopped = PETSC_TRUE;
+    r->status = DPS_EXIT_CHECKPOINTED;
+    PetscCall(PetscPrintf(r->comm, "stopped by signal %d during the set-up, before anything was written; run the same command again (exit status %d)\n", sig, DPS_EXIT_CHECKPOINTED));
+    PetscFunctionReturn(0);
+  }
+  if (!r->ck) DpsRunRestoreSignalHandlers();
+  if (r->restart && r->ck) {
+    PetscBool exists;
+    PetscCall(DpsCheckpointExists(r->ck, &exists));
+    if (exists) PetscCall(DpsRunResume(r, w));
+  }
+  if (!w->out) {
     if (r->ck) {
       PetscBool exists;
       PetscCall(DpsCheckpointExists(r->ck, &exists));
       if (exists) PetscCall(DpsCheckpointRemove(r->ck)); /* -force: start afresh */
     }
-    PetscCall(DpsRunNewId(r->comm, &run_id));
-    PetscCall(DpsOutputCreate(r->comm, r->output, N, r->S, d, m, has_x0, &out));
-    PetscCall(DpsOutputGetFile(out, &file));
-    PetscCall(DpsRunWriteAttributes(r, file, run_id));
+    PetscCall(DpsRunNewId(r->comm, &w->run_id));
+    PetscCall(DpsOutputCreate(r->comm, r->output, w->N, r->S, w->d, w->m, w->has_x0, &w->out));
+    PetscCall(DpsOutputGetFile(w->out, &file));
+    PetscCall(DpsRunWriteAttributes(r, file, w->run_id));
   }
   /* the file's structure is on disk before any row: a crash leaves a .partial that a restart can open */
-  PetscCall(DpsOutputFlush(out));
+  PetscCall(DpsOutputFlush(w->out));
+  PetscCall(PetscTime(&w->t0));
+  w->tck    = w->t0;
+  w->tprint = -1.0;
+  PetscFunctionReturn(0);
+}
 
-  if (r->ck) {
-    DpsRunSignal = 0;
-    PetscCall(PetscMemzero(&act, sizeof(act)));
-    act.sa_handler = DpsRunSignalHandler;
-    act.sa_flags   = SA_RESTART;
-    sigemptyset(&act.sa_mask);
-    sigaction(SIGTERM, &act, &oldterm);
-    sigaction(SIGUSR1, &act, &oldusr1);
+/* Step 2, one tick: every rank takes one reverse step of its chunk (or none), then all agree on what happened;
+   finished chunks are written collectively, and a checkpoint is written when due. *more: go on ticking. */
+static PetscErrorCode DpsRunTick(DpsRun r, DpsWork *w, PetscBool *more)
+{
+  DpsTickAgreement agree = {0, 0, 0, 0, 0, 0};
+  struct rusage    ru;
+  PetscBool        stepped = PETSC_FALSE, finished;
+  PetscErrorCode   ierr    = 0;
+  PetscMPIInt      rank;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(r->comm, &rank));
+  if (!w->nb) ierr = DpsRunTakeChunk(r, w);
+  if (!ierr && w->nb) {
+    const PetscInt i = (PetscInt)w->progress[w->j0];
+    ierr             = DpsSamplerStep(r->sampler, i, w->nb, w->index + w->j0, w->y + w->j0 * w->m, w->x);
+    if (!ierr)
+      for (PetscInt j = w->j0; j < w->j0 + w->nb; j++) w->progress[j] = i - 1;
+    stepped = PETSC_TRUE;
   }
-  PetscCall(PetscTime(&t0));
-  tck = t0;
-  for (;;) {
-    /* flags, MAX over ranks: failed, finished a chunk, has work left, signalled, checkpoint time is due, and the
-       peak resident memory so far (KiB; getrusage is a cheap system call) */
-    int           flags[6] = {0, 0, 0, 0, 0, 0};
-    struct rusage ru;
-    PetscBool stepped = PETSC_FALSE, finished;
-
-    ierr = 0;
-    if (!w.nb) ierr = DpsRunTakeChunk(r, &w, y);
-    if (!ierr && w.nb) {
-      const PetscInt i = (PetscInt)w.progress[w.j0];
-      ierr             = DpsSamplerStep(r->sampler, i, w.nb, w.index + w.j0, y + w.j0 * m, w.x);
-      if (!ierr)
-        for (PetscInt j = w.j0; j < w.j0 + w.nb; j++) w.progress[j] = i - 1;
-      stepped = PETSC_TRUE;
-    }
-    if (stepped) DpsKillPoint("step");
-    finished = (PetscBool)(!ierr && w.nb && w.progress[w.j0] == DPS_PROGRESS_DONE);
-    flags[0] = ierr ? 1 : 0;
-    flags[1] = finished;
-    flags[2] = DpsRunHasWork(&w, finished);
-    flags[3] = (int)DpsRunSignal;
-    if (rank == 0 && r->interval > 0) {
-      PetscLogDouble now;
-      PetscCall(PetscTime(&now));
-      flags[4] = now - tck >= r->interval;
-    }
-    if (!getrusage(RUSAGE_SELF, &ru)) flags[5] = (int)PetscMin(ru.ru_maxrss, (long)INT32_MAX);
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, flags, 6, MPI_INT, MPI_MAX, r->comm));
-    peak = flags[5];
-    /* sampling is local to each rank; before the collective write every rank learns whether any failed, so
-       that all of them stop together instead of waiting for each other */
-    if (flags[0]) {
-      PetscCall(DpsOutputAbort(&out));
+  if (stepped) DpsKillPoint("step");
+  finished        = (PetscBool)(!ierr && w->nb && w->progress[w->j0] == DPS_PROGRESS_DONE);
+  agree.failed    = ierr ? 1 : 0;
+  agree.finished  = finished;
+  agree.has_work  = DpsRunHasWork(w, finished);
+  agree.signal    = r->ck ? (int)DpsRunSignal : 0;
+  if (rank == 0 && r->interval > 0) {
+    PetscLogDouble now;
+    PetscCall(PetscTime(&now));
+    agree.checkpoint = now - w->tck >= r->interval;
+  }
+  if (!getrusage(RUSAGE_SELF, &ru)) agree.peak_kib = (int)PetscMin(ru.ru_maxrss, (long)INT32_MAX);
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &agree, DPS_TICK_AGREEMENT_INTS, MPI_INT, MPI_MAX, r->comm));
+  w->peak = agree.peak_kib;
+  /* sampling is local to each rank; before the collective write every rank learns whether any failed, so
+     that all of them stop together instead of waiting for each other */
+  if (agree.failed) {
+    PetscCall(DpsOutputAbort(&w->out));
+    PetscCall(ierr);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "another rank failed while sampling; %s was not written", r->output);
+  }
+  if (agree.finished) {
+    /* collective: every rank joins, with no rows when it finished nothing */
+    PetscInt       nw = finished ? w->nb : 0, j0 = finished ? w->j0 : 0, n;
+    PetscLogDouble t;
+    ierr = DpsOutputWrite(w->out, w->lo + j0, nw, w->x, w->y + j0 * w->m, w->has_x0 ? w->x0 + j0 * w->d : NULL);
+    if (ierr) {
+      (void)DpsOutputAbort(&w->out);
       PetscCall(ierr);
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "another rank failed while sampling; %s was not written", r->output);
     }
-    if (flags[1]) {
-      /* collective: every rank joins, with no rows when it finished nothing */
-      PetscInt nw = finished ? w.nb : 0, j0 = finished ? w.j0 : 0, n;
-      ierr        = DpsOutputWrite(out, lo + j0, nw, w.x, y + j0 * m, has_x0 ? x0 + j0 * d : NULL);
-      if (ierr) {
-        (void)DpsOutputAbort(&out);
-        PetscCall(ierr);
-      }
-      if (nw) w.nb = 0;
-      nwritten += nw;
-      w.unflushed = PETSC_TRUE; /* (on every rank: the flush is collective) */
-      n = nw;
-      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &n, 1, MPIU_INT, MPI_SUM, r->comm));
-      ndone += n;
-      PetscCall(PetscTime(&t));
-      if (r->progress && (t - tprint >= 1.0 || ndone == N)) {
-        double rate = (ndone - ndone0) / PetscMax(t - t0, 1e-9);
-        tprint      = t;
-        PetscCall(PetscPrintf(r->comm, "progress: %" PetscInt_FMT "/%" PetscInt_FMT " inputs, %.3g inputs/s (%.3g s per input), ETA %.1f s, peak memory %.1f MiB\n", ndone, N, rate, rate > 0 ? 1.0 / rate : 0.0, rate > 0 ? (N - ndone) / rate : 0.0, peak / 1024.0));
-      }
-    }
-    tick++;
-    if (!flags[2]) break;
-    if (r->ck && (flags[3] || flags[4] || (r->every && tick % r->every == 0))) {
-      PetscCall(DpsRunWriteCheckpoint(r, &w, out, run_id, base));
-      PetscCall(PetscTime(&tck));
-    }
-    if (flags[3]) {
-      r->status = DPS_RUN_EXIT_CHECKPOINTED;
-      break;
+    if (nw) w->nb = 0;
+    w->nwritten += nw;
+    w->unflushed = PETSC_TRUE; /* (on every rank: the flush is collective) */
+    n            = nw;
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &n, 1, MPIU_INT, MPI_SUM, r->comm));
+    w->ndone += n;
+    PetscCall(PetscTime(&t));
+    if (r->progress && (t - w->tprint >= 1.0 || w->ndone == w->N)) {
+      double rate = (w->ndone - w->ndone0) / PetscMax(t - w->t0, 1e-9);
+      w->tprint   = t;
+      PetscCall(PetscPrintf(r->comm, "progress: %" PetscInt_FMT "/%" PetscInt_FMT " inputs, %.3g inputs/s (%.3g s per input), ETA %.1f s, peak memory %.1f MiB\n", w->ndone, w->N, rate, rate > 0 ? 1.0 / rate : 0.0, rate > 0 ? (w->N - w->ndone) / rate : 0.0, w->peak / 1024.0));
     }
   }
-  if (r->ck) {
-    sigaction(SIGTERM, &oldterm, NULL);
-    sigaction(SIGUSR1, &oldusr1, NULL);
+  w->tick++;
+  *more = (PetscBool)agree.has_work;
+  if (!agree.has_work) PetscFunctionReturn(0);
+  if (r->ck && (agree.signal || agree.checkpoint || (r->every && w->tick % r->every == 0))) PetscCall(DpsRunWriteCheckpoint(r, w));
+  if (agree.signal) {
+    r->status = DPS_EXIT_CHECKPOINTED;
+    *more     = PETSC_FALSE;
   }
+  PetscFunctionReturn(0);
+}
+
+/* Step 3: after a signal, keep <output>.partial for the restart; otherwise complete the output: last checkpoint,
+   counts, complete = 1, the rename, and only then the checkpoint's removal */
+static PetscErrorCode DpsRunFinish(DpsRun r, DpsWork *w)
+{
+  PetscLogDouble t;
+  PetscInt64     total[DPS_NUM_COUNTS];
+  hid_t          file;
+
+  PetscFunctionBegin;
   PetscCall(PetscTime(&t));
-  PetscCall(DpsOutputGetFile(out, &file));
-  PetscCall(DpsRunGetCounts(r, base, total));
-  if (r->status == DPS_RUN_EXIT_CHECKPOINTED) {
-    PetscCall(DpsOutputClose(&out));
-    PetscCall(PetscPrintf(r->comm, "stopped by signal %d after a checkpoint: %" PetscInt_FMT " of %" PetscInt_FMT " inputs done; continue with -restart (exit status %d)\n", (int)DpsRunSignal, ndone, N, DPS_RUN_EXIT_CHECKPOINTED));
-  } else {
-    /* a last checkpoint with every input done: a crash while the output is finished costs no recomputation */
-    if (r->ck) PetscCall(DpsRunWriteCheckpoint(r, &w, out, run_id, base));
-    PetscCall(DpsRunWriteCounts(r, file, total));
-    PetscCall(DpsOutputSetComplete(out));
-    DpsKillPoint("output-complete");
-    PetscCall(DpsOutputFinish(&out));
-    DpsKillPoint("output-done");
+  PetscCall(DpsOutputGetFile(w->out, &file));
+  PetscCall(DpsRunGetCounts(r, w->base, total));
+  if (r->status == DPS_EXIT_CHECKPOINTED) {
+    PetscCall(DpsOutputClose(&w->out));
+    PetscCall(PetscPrintf(r->comm, "stopped by signal %d after a checkpoint: %" PetscInt_FMT " of %" PetscInt_FMT " inputs done; continue with -restart (exit status %d)\n", (int)DpsRunSignal, w->ndone, w->N, DPS_EXIT_CHECKPOINTED));
+    PetscFunctionReturn(0);
+  }
+  /* a last checkpoint with every input done: a crash while the output is finished costs no recomputation */
+  if (r->ck) PetscCall(DpsRunWriteCheckpoint(r, w));
+  PetscCall(DpsRunWriteCounts(r, file, total));
+  PetscCall(DpsOutputSetComplete(w->out));
+  DpsKillPoint("output-complete");
+  PetscCall(DpsOutputFinish(&w->out));
+  DpsKillPoint("output-done");
+  if (r->ck) PetscCall(DpsCheckpointRemove(r->ck));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &w->nwritten, 1, MPIU_INT, MPI_SUM, r->comm));
+  PetscCall(PetscPrintf(r->comm, "wrote %s: %" PetscInt_FMT " inputs x %" PetscInt_FMT " draws in %.3f s (%" PetscInt_FMT " written by this run; peak memory %.1f MiB on the largest rank)\n", r->output, w->N, r->S, t - w->t0, w->nwritten, w->peak / 1024.0));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsRunExecute(DpsRun r)
+{
+  DpsWork   w;
+  PetscBool stopped, more = PETSC_TRUE;
+
+  PetscFunctionBegin;
+  r->status = 0;
+  if (r->finished) {
     if (r->ck) PetscCall(DpsCheckpointRemove(r->ck));
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nwritten, 1, MPIU_INT, MPI_SUM, r->comm));
-    PetscCall(PetscPrintf(r->comm, "wrote %s: %" PetscInt_FMT " inputs x %" PetscInt_FMT " draws in %.3f s (%" PetscInt_FMT " written by this run; peak memory %.1f MiB on the largest rank)\n", r->output, N, r->S, t - t0, nwritten, peak / 1024.0));
+    PetscCall(PetscPrintf(r->comm, "%s is already complete: nothing to do (removed the checkpoint %s, if any)\n", r->output, r->checkpoint));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscMemzero(&w, sizeof(w)));
+  PetscCall(DpsRunSetUp(r, &w, &stopped));
+  if (!stopped) {
+    while (more) PetscCall(DpsRunTick(r, &w, &more));
+    PetscCall(DpsRunFinish(r, &w));
   }
   PetscCall(PetscFree3(w.index, w.progress, w.row));
   PetscCall(PetscFree2(w.x, w.st));
   PetscCall(PetscFree(w.rx));
   PetscCall(PetscFree(w.rst));
-  PetscCall(PetscFree(y));
-  PetscCall(PetscFree(x0));
+  PetscCall(PetscFree(w.y));
+  PetscCall(PetscFree(w.x0));
   PetscFunctionReturn(0);
 }
 

@@ -52,11 +52,9 @@ refused data "ck.h5 was made with input data (checksum) = " "but this run has in
 cp in.h5 moved.h5
 state >before.sum
 
-# --- starting afresh over a checkpoint needs -force; -restart needs a checkpoint ---
+# --- starting afresh over a checkpoint needs -force; -restart without a checkpoint is tests/cli/file_safety.sh ---
 dps_fails 1 fresh.log "${RUN[@]}" "${CK[@]}"
 expect_in fresh.log "checkpoint ck.h5 exists: continue that run with -restart, or pass -force to start afresh"
-dps_fails 1 nock.log "${RUN[@]}" -checkpoint nosuch.h5 -restart
-expect_in nock.log "-restart: no checkpoint nosuch.h5 to continue from"
 dps_fails 1 noopt.log "${RUN[@]}" -restart
 expect_in noopt.log "-restart, -checkpoint_every and -checkpoint_interval need -checkpoint <file.h5>"
 dps_fails 1 nodir.log "${RUN[@]}" -checkpoint nodir/ck.h5 -output new.h5
