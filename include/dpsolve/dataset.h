@@ -32,6 +32,10 @@ PETSC_EXTERN PetscErrorCode DpsDatasetGetShard(DpsDataset, PetscInt *, PetscInt 
 PETSC_EXTERN PetscErrorCode DpsDatasetReadMeasurements(DpsDataset, DpsOperator, PetscInt64, PetscReal **);
 PETSC_EXTERN PetscErrorCode DpsDatasetReadGroundTruth(DpsDataset, PetscReal **);
 PETSC_EXTERN PetscErrorCode DpsDatasetGetFile(DpsDataset, hid_t *);
+/* Collective: fails, naming the file, the sizes and the memory, when a batch of this rank's inputs with S draws
+   of d values (or q of sampler state) would hold more values than PetscInt indexes: DpsDatasetCheckDraws(ds, S,
+   batch, q), before allocating [batch S d] */
+PETSC_EXTERN PetscErrorCode DpsDatasetCheckDraws(DpsDataset, PetscInt, PetscInt, PetscInt);
 /* collective: checksum of every dataset of the input (values and names) and of its attributes sigma_y,
    data_shape and the operator type: what a restart compares to know it reads the same data */
 PETSC_EXTERN PetscErrorCode DpsDatasetChecksum(DpsDataset, uint64_t *);

@@ -49,10 +49,15 @@ static PetscErrorCode DpsCheckpointCreateDataset(hid_t file, const char name[], 
   space = H5Screate_simple(rank, dims, NULL);
   dcpl  = H5Pcreate(H5P_DATASET_CREATE);
   H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
-  d = H5Dcreate2(file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  errno = 0;
+  d     = H5Dcreate2(file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   H5Pclose(dcpl);
   H5Sclose(space);
-  PetscCheck(d >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot create checkpoint dataset %s", name);
+  if (d < 0) {
+    char fname[PETSC_MAX_PATH_LEN], why[256];
+    DpsH5WriteFailure(file, NULL, errno, why, sizeof(why));
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot create checkpoint dataset %s%s", DpsH5Name(file, fname, sizeof(fname)), name, why);
+  }
   H5Dclose(d);
   PetscFunctionReturn(0);
 }
@@ -171,15 +176,59 @@ PetscErrorCode DpsCheckpointExists(DpsCheckpoint ck, PetscBool *exists)
 
 /* ---------------------------------------------------------------- writing */
 
+/* Collective: the whole checkpoint in <file>.tmp, flushed and closed */
+static PetscErrorCode DpsCheckpointWriteTmp(DpsCheckpoint ck, hid_t *file, int64_t id, const int64_t head[], const int64_t c64[], PetscInt64 F, PetscInt64 off, PetscInt lo, PetscInt hi, const PetscInt64 progress[], PetscInt nflight, const int64_t index[], const PetscReal x[], const PetscReal state[], uint64_t sum[])
+{
+  const PetscInt S = ck->S, d = ck->d, q = ck->q;
+  int64_t        one = 1, seq;
+
+  PetscFunctionBegin;
+  PetscCall(DpsH5Create(ck->comm, ck->tmp, file));
+  PetscCall(DpsH5WriteStringAttribute(*file, "/", "format", DPS_CHECKPOINT_FORMAT));
+  PetscCall(DpsH5WriteInt64Attribute(*file, "/", "run_id", 1, &id));
+  seq = ck->sequence + 1;
+  PetscCall(DpsH5WriteInt64Attribute(*file, "/", "sequence", 1, &seq));
+  PetscCall(DpsH5WriteInt64Attribute(*file, "/", "sizes", 4, head));
+  PetscCall(DpsH5WriteInt64Attribute(*file, "/", "counts", DPS_NUM_COUNTS, c64));
+  PetscCall(DpsH5CreateGroup(*file, "/identity"));
+  for (PetscInt i = 0; i < ck->nid; i++) PetscCall(DpsH5WriteStringAttribute(*file, "/identity", ck->idname[i], ck->idvalue[i]));
+  PetscCall(DpsH5CreateGroup(*file, "/flight"));
+  {
+    hsize_t dn[1] = {(hsize_t)ck->N}, df[1] = {(hsize_t)F}, dx[3] = {(hsize_t)F, (hsize_t)S, (hsize_t)d}, ds[3] = {(hsize_t)F, (hsize_t)S, (hsize_t)q};
+    PetscCall(DpsCheckpointCreateDataset(*file, "/progress", 1, dn, H5T_STD_I64LE));
+    PetscCall(DpsCheckpointCreateDataset(*file, "/flight/index", 1, df, H5T_STD_I64LE));
+    PetscCall(DpsCheckpointCreateDataset(*file, "/flight/x", 3, dx, H5T_IEEE_F64LE));
+    if (q) PetscCall(DpsCheckpointCreateDataset(*file, "/flight/state", 3, ds, H5T_IEEE_F64LE));
+  }
+  PetscCall(DpsH5WriteRows(*file, "/progress", lo, hi - lo, 1, progress, H5T_NATIVE_INT64));
+  if (F) { /* (HDF5 refuses even an empty write to a dataset without storage) */
+    PetscCall(DpsH5WriteRows(*file, "/flight/index", off, nflight, 1, index, H5T_NATIVE_INT64));
+    PetscCall(DpsH5WriteRows(*file, "/flight/x", off, nflight, S * d, x, H5T_NATIVE_DOUBLE));
+    if (q) PetscCall(DpsH5WriteRows(*file, "/flight/state", off, nflight, S * q, state, H5T_NATIVE_DOUBLE));
+  }
+  PetscCall(DpsH5WriteInt64Attribute(*file, "/progress", "checksum", 1, (int64_t *)&sum[0]));
+  PetscCall(DpsH5WriteInt64Attribute(*file, "/flight/index", "checksum", 1, (int64_t *)&sum[1]));
+  PetscCall(DpsH5WriteInt64Attribute(*file, "/flight/x", "checksum", 1, (int64_t *)&sum[2]));
+  if (q) PetscCall(DpsH5WriteInt64Attribute(*file, "/flight/state", "checksum", 1, (int64_t *)&sum[3]));
+  DpsKillPoint("checkpoint-write");
+  /* last: a checkpoint without it was cut short */
+  PetscCall(DpsH5WriteInt64Attribute(*file, "/", "complete", 1, &one));
+  PetscCall(DpsH5Flush(*file));
+  PetscCall(DpsH5Close(file));
+  ck->sequence = seq;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsCheckpointWrite(DpsCheckpoint ck, uint64_t run_id, const PetscInt64 counts[], PetscInt lo, PetscInt hi, const PetscInt64 progress[], PetscInt nflight, const PetscInt flight[], const PetscReal x[], const PetscReal state[])
 {
   const PetscInt S = ck->S, d = ck->d, q = ck->q;
   PetscInt64     F = nflight, off = 0;
-  int64_t       *index, head[4] = {ck->N, S, d, q}, c64[DPS_NUM_COUNTS], one = 1, id = (int64_t)run_id, seq;
+  int64_t       *index, head[4] = {ck->N, S, d, q}, c64[DPS_NUM_COUNTS], id = (int64_t)run_id;
   uint64_t       sum[4] = {0, 0, 0, 0};
-  hid_t          file;
+  hid_t          file = -1;
   PetscMPIInt    rank;
   int            err = 0;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(DPS_EVENT_CHECKPOINT_WRITE, 0, 0, 0, 0));
@@ -196,39 +245,19 @@ PetscErrorCode DpsCheckpointWrite(DpsCheckpoint ck, uint64_t run_id, const Petsc
   if (q) sum[3] = DpsChecksum(DpsChecksumSalt("/flight/state"), (uint64_t)off * S * q, (size_t)(nflight * S * q), state);
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, sum, 4, MPI_UINT64_T, MPI_SUM, ck->comm));
 
-  PetscCall(DpsH5Create(ck->comm, ck->tmp, &file));
-  PetscCall(DpsH5WriteStringAttribute(file, "/", "format", DPS_CHECKPOINT_FORMAT));
-  PetscCall(DpsH5WriteInt64Attribute(file, "/", "run_id", 1, &id));
-  seq = ++ck->sequence;
-  PetscCall(DpsH5WriteInt64Attribute(file, "/", "sequence", 1, &seq));
-  PetscCall(DpsH5WriteInt64Attribute(file, "/", "sizes", 4, head));
   for (int k = 0; k < DPS_NUM_COUNTS; k++) c64[k] = counts[k];
-  PetscCall(DpsH5WriteInt64Attribute(file, "/", "counts", DPS_NUM_COUNTS, c64));
-  PetscCall(DpsH5CreateGroup(file, "/identity"));
-  for (PetscInt i = 0; i < ck->nid; i++) PetscCall(DpsH5WriteStringAttribute(file, "/identity", ck->idname[i], ck->idvalue[i]));
-  PetscCall(DpsH5CreateGroup(file, "/flight"));
-  {
-    hsize_t dn[1] = {(hsize_t)ck->N}, df[1] = {(hsize_t)F}, dx[3] = {(hsize_t)F, (hsize_t)S, (hsize_t)d}, ds[3] = {(hsize_t)F, (hsize_t)S, (hsize_t)q};
-    PetscCall(DpsCheckpointCreateDataset(file, "/progress", 1, dn, H5T_STD_I64LE));
-    PetscCall(DpsCheckpointCreateDataset(file, "/flight/index", 1, df, H5T_STD_I64LE));
-    PetscCall(DpsCheckpointCreateDataset(file, "/flight/x", 3, dx, H5T_IEEE_F64LE));
-    if (q) PetscCall(DpsCheckpointCreateDataset(file, "/flight/state", 3, ds, H5T_IEEE_F64LE));
+  ierr = DpsCheckpointWriteTmp(ck, &file, id, head, c64, F, off, lo, hi, progress, nflight, index, x, state, sum);
+  if (ierr) {
+    /* a failed write (a full disk) leaves no <file>.tmp: removed by every rank that failed (rank 0 may not be one
+       of them); <file> and <file>.prev are untouched */
+    (void)unlink(ck->tmp);
+    if (file >= 0 && !PetscPushErrorHandler(PetscIgnoreErrorHandler, NULL)) {
+      (void)DpsH5Close(&file); /* (its error, the same full disk, is not the first one) */
+      (void)PetscPopErrorHandler();
+    }
+    PetscCall(PetscFree(index));
+    PetscCall(ierr);
   }
-  PetscCall(DpsH5WriteRows(file, "/progress", lo, hi - lo, 1, progress, H5T_NATIVE_INT64));
-  if (F) { /* (HDF5 refuses even an empty write to a dataset without storage) */
-    PetscCall(DpsH5WriteRows(file, "/flight/index", off, nflight, 1, index, H5T_NATIVE_INT64));
-    PetscCall(DpsH5WriteRows(file, "/flight/x", off, nflight, S * d, x, H5T_NATIVE_DOUBLE));
-    if (q) PetscCall(DpsH5WriteRows(file, "/flight/state", off, nflight, S * q, state, H5T_NATIVE_DOUBLE));
-  }
-  PetscCall(DpsH5WriteInt64Attribute(file, "/progress", "checksum", 1, (int64_t *)&sum[0]));
-  PetscCall(DpsH5WriteInt64Attribute(file, "/flight/index", "checksum", 1, (int64_t *)&sum[1]));
-  PetscCall(DpsH5WriteInt64Attribute(file, "/flight/x", "checksum", 1, (int64_t *)&sum[2]));
-  if (q) PetscCall(DpsH5WriteInt64Attribute(file, "/flight/state", "checksum", 1, (int64_t *)&sum[3]));
-  DpsKillPoint("checkpoint-write");
-  /* last: a checkpoint without it was cut short */
-  PetscCall(DpsH5WriteInt64Attribute(file, "/", "complete", 1, &one));
-  PetscCheck(H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot flush checkpoint %s", ck->tmp);
-  PetscCall(DpsH5Close(&file));
   PetscCall(PetscFree(index));
 
   /* rank 0 makes it durable and moves it into place; the previous checkpoint stays as <file>.prev */
@@ -245,6 +274,7 @@ PetscErrorCode DpsCheckpointWrite(DpsCheckpoint ck, uint64_t run_id, const Petsc
     DpsKillPoint("checkpoint-link");
     if (!err && rename(ck->tmp, ck->path)) err = errno;
     if (!err && DpsSyncPath(ck->path, PETSC_TRUE)) err = EIO;
+    if (err) (void)unlink(ck->tmp);
   }
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, ck->comm));
   PetscCheck(!err, ck->comm, PETSC_ERR_FILE_WRITE, "cannot move checkpoint %s to %s: %s", ck->tmp, ck->path, strerror(err));
@@ -286,7 +316,7 @@ static PetscErrorCode DpsCheckpointValidate(DpsCheckpoint ck, const char path[],
   } while (0)
 
   if (access(path, F_OK)) DPS_BAD("not found");
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  DpsH5Init();
   f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (f < 0) DPS_BAD("not a readable HDF5 file (truncated or overwritten?)");
   if (H5Aexists_by_name(f, "/", "format", H5P_DEFAULT) <= 0) DPS_BAD("not a dpsolve checkpoint (no attribute 'format')");

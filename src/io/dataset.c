@@ -26,12 +26,30 @@ PetscErrorCode DpsShard(PetscInt N, PetscMPIInt rank, PetscMPIInt size, PetscInt
   PetscFunctionReturn(0);
 }
 
+/* A size read from the file, before it becomes a PetscInt: at least 1 and at most what PetscInt indexes */
+static PetscErrorCode DpsDatasetCheckDim(MPI_Comm comm, const char filename[], const char dset[], hsize_t n, const char what[], const char symbol[])
+{
+  PetscFunctionBegin;
+  PetscCheck(n >= 1, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has 0 %s (%s = 0): nothing to compute", filename, dset, what, symbol);
+  PetscCheck(n <= (hsize_t)PETSC_MAX_INT, comm, PETSC_ERR_INT_OVERFLOW, "%s: %s: %llu %s: more than the %" PetscInt_FMT " (2^31-1) that this build's %d-bit PetscInt can index", filename, dset, (unsigned long long)n, what, PETSC_MAX_INT, (int)(8 * sizeof(PetscInt)));
+  PetscFunctionReturn(0);
+}
+
+/* What this rank reads, n inputs of len values, as one PetscInt-indexed array: the product must fit */
+static PetscErrorCode DpsDatasetCheckRows(DpsDataset ds, const char dset[], PetscInt n, PetscInt len, const char symbol[])
+{
+  PetscFunctionBegin;
+  PetscCheck((PetscInt64)n * len <= PETSC_MAX_INT, ds->comm, PETSC_ERR_INT_OVERFLOW, "%s: %s: this rank's %" PetscInt_FMT " inputs x %s = %" PetscInt_FMT " are %lld values (%.3g GiB), more than the %" PetscInt_FMT " that this build's %d-bit PetscInt can index: run on more ranks", ds->filename, dset, n, symbol, len, (long long)n * len, 8.0 * n * len / 1073741824.0, PETSC_MAX_INT, (int)(8 * sizeof(PetscInt)));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsDatasetOpen(MPI_Comm comm, const char filename[], DpsDataset *dataset)
 {
   DpsDataset  ds;
   hsize_t     dims[2];
   PetscMPIInt rank, size;
-  PetscInt    shapeprod = 1;
+  PetscInt64  shapeprod = 1;
+  char        shapetext[256] = "";
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&ds));
@@ -44,11 +62,15 @@ PetscErrorCode DpsDatasetOpen(MPI_Comm comm, const char filename[], DpsDataset *
   PetscCheck(ds->has_y || ds->has_x0, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /y not found (expected 2 dims (N, m)), and no /x0 to simulate it from", filename);
   if (ds->has_y) {
     PetscCall(DpsH5GetDims(ds->file, filename, "/y", 2, "(N, m)", dims));
+    PetscCall(DpsDatasetCheckDim(comm, filename, "/y", dims[0], "inputs", "N"));
+    PetscCall(DpsDatasetCheckDim(comm, filename, "/y", dims[1], "entries per input", "m"));
     ds->N = (PetscInt)dims[0];
     ds->m = (PetscInt)dims[1];
   }
   if (ds->has_x0) {
     PetscCall(DpsH5GetDims(ds->file, filename, "/x0", 2, "(N, d)", dims));
+    PetscCall(DpsDatasetCheckDim(comm, filename, "/x0", dims[0], "inputs", "N"));
+    PetscCall(DpsDatasetCheckDim(comm, filename, "/x0", dims[1], "entries per input", "d"));
     PetscCheck(!ds->has_y || (PetscInt)dims[0] == ds->N, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: /x0 has %llu inputs but /y has %" PetscInt_FMT, filename, (unsigned long long)dims[0], ds->N);
     ds->N = (PetscInt)dims[0];
     ds->d = (PetscInt)dims[1];
@@ -57,13 +79,37 @@ PetscErrorCode DpsDatasetOpen(MPI_Comm comm, const char filename[], DpsDataset *
   PetscCall(DpsH5ReadRealAttribute(ds->file, filename, "/", "sigma_y", &ds->sigma_y));
   PetscCheck(PetscIsNormalReal(ds->sigma_y) && ds->sigma_y > 0, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute sigma_y = %g must be positive and finite", filename, (double)ds->sigma_y);
   PetscCall(DpsH5ReadIntArrayAttribute(ds->file, filename, "/", "data_shape", DPS_H5_MAX_RANK, &ds->nshape, ds->shape));
-  for (PetscInt k = 0; k < ds->nshape; k++) shapeprod *= ds->shape[k];
-  PetscCheck(!ds->has_x0 || shapeprod == ds->d, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute data_shape has %" PetscInt_FMT " entries in all but /x0 rows have %" PetscInt_FMT, filename, shapeprod, ds->d);
-  ds->d = shapeprod;
+  for (PetscInt k = 0; k < ds->nshape; k++) {
+    size_t len;
+    PetscCall(PetscStrlen(shapetext, &len));
+    PetscCall(PetscSNPrintf(shapetext + len, sizeof(shapetext) - len, "%s%" PetscInt_FMT "%s", k ? ", " : "(", ds->shape[k], k == ds->nshape - 1 ? (ds->nshape == 1 ? ",)" : ")") : ""));
+  }
+  for (PetscInt k = 0; k < ds->nshape; k++) PetscCheck(ds->shape[k] >= 1, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute data_shape = %s: every dimension must be at least 1 (d = 0 or negative is no data)", filename, shapetext);
+  /* each factor is below 2^31: the running product is checked before it can leave 64 bits */
+  for (PetscInt k = 0; k < ds->nshape; k++) {
+    shapeprod *= ds->shape[k];
+    PetscCheck(shapeprod <= PETSC_MAX_INT, comm, PETSC_ERR_INT_OVERFLOW, "%s: attribute data_shape = %s: d = %s%lld entries per input (%.3g GiB per draw), more than the %" PetscInt_FMT " that this build's %d-bit PetscInt can index", filename, shapetext, k < ds->nshape - 1 ? "more than " : "", (long long)shapeprod, 8.0 * (double)shapeprod / 1073741824.0, PETSC_MAX_INT, (int)(8 * sizeof(PetscInt)));
+  }
+  PetscCheck(!ds->has_x0 || shapeprod == ds->d, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute data_shape = %s has %lld entries in all but /x0 rows have %" PetscInt_FMT, filename, shapetext, (long long)shapeprod, ds->d);
+  ds->d = (PetscInt)shapeprod;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(DpsShard(ds->N, rank, size, &ds->lo, &ds->hi));
+  if (ds->has_x0) PetscCall(DpsDatasetCheckRows(ds, "/x0", ds->hi - ds->lo, ds->d, "d"));
+  if (ds->has_y) PetscCall(DpsDatasetCheckRows(ds, "/y", ds->hi - ds->lo, ds->m, "m"));
   *dataset = ds;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsDatasetCheckDraws(DpsDataset ds, PetscInt S, PetscInt batch, PetscInt q)
+{
+  const PetscInt   chunk = PetscMin(batch, ds->hi - ds->lo);
+  const PetscInt64 per   = (PetscInt64)S * PetscMax(ds->d, q); /* < 2^62 */
+
+  PetscFunctionBegin;
+  PetscCheck(per <= PETSC_MAX_INT && (PetscInt64)PetscMax(chunk, 1) * per <= PETSC_MAX_INT, ds->comm, PETSC_ERR_INT_OVERFLOW,
+             "%s: a batch of %" PetscInt_FMT " inputs x %" PetscInt_FMT " draws x %" PetscInt_FMT " values (d = %" PetscInt_FMT ", sampler state %" PetscInt_FMT ") is %.4g values (%.3g GiB), more than the %" PetscInt_FMT " that this build's %d-bit PetscInt can index: lower -batch or -samples",
+             ds->filename, PetscMax(chunk, 1), S, PetscMax(ds->d, q), ds->d, q, (double)PetscMax(chunk, 1) * (double)per, 8.0 * PetscMax(chunk, 1) * (double)per / 1073741824.0, PETSC_MAX_INT, (int)(8 * sizeof(PetscInt)));
   PetscFunctionReturn(0);
 }
 
@@ -83,9 +129,11 @@ PetscErrorCode DpsDatasetLoadOperator(DpsDataset ds, DpsOperator op)
   PetscFunctionBegin;
   PetscCall(DpsOperatorLoad(op, ds->file, ds->filename));
   PetscCall(DpsOperatorGetSizes(op, &m, &n));
+  PetscCheck(m >= 1, ds->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: the operator has %" PetscInt_FMT " rows (m = %" PetscInt_FMT "): it observes nothing", ds->filename, m, m);
   PetscCheck(n == ds->d, ds->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: the operator acts on %" PetscInt_FMT " entries but the data have %" PetscInt_FMT " (data_shape)", ds->filename, n, ds->d);
   PetscCheck(!ds->has_y || m == ds->m, ds->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /y has %" PetscInt_FMT " entries per input, expected m = %" PetscInt_FMT " (the operator's rows)", ds->filename, ds->m, m);
   ds->m = m;
+  if (!ds->has_y) PetscCall(DpsDatasetCheckRows(ds, "/y (simulated)", ds->hi - ds->lo, ds->m, "m"));
   PetscFunctionReturn(0);
 }
 
@@ -100,6 +148,7 @@ PetscErrorCode DpsDatasetLoadScore(DpsDataset ds, DpsScore score)
   /* the prior may come from another file (-score_unet_weights): name its type, not a dataset of this file */
   PetscCall(PetscObjectGetType((PetscObject)score, &type));
   PetscCheck(d == ds->d, ds->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: the prior (score type %s) has dimension %" PetscInt_FMT " but the data have %" PetscInt_FMT " entries per input (data_shape)", ds->filename, type, d, ds->d);
+  PetscCall(DpsScoreUNetCheckDataShape(score, ds->filename, ds->nshape, ds->shape));
   PetscFunctionReturn(0);
 }
 

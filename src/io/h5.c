@@ -1,13 +1,60 @@
 #include <dpsolve/dpsolve.h>
 #include "io/h5.h"
+#include <errno.h>
+#include <math.h>
+#include <sys/statvfs.h>
 
 #define H5CALL(call, ...) PetscCheck((call) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, __VA_ARGS__)
+
+/* What a failed write to a file tells, for the message: ": No space left on device", or "" when nothing does.
+   HDF5's error stack holds no system error for MPI-IO (Open MPI's OMPIO turns a failed pwrite into a generic
+   MPI error), so the errno that the failing write(2) left is used, when it is one a write can leave (the caller
+   clears errno before the HDF5 call, so an older one is never taken for it); else a file system without a free
+   block is taken for the reason. path: the file, or NULL when obj names it. */
+void DpsH5WriteFailure(hid_t obj, const char *path, int err, char why[], size_t len)
+{
+  char           name[PETSC_MAX_PATH_LEN], dir[PETSC_MAX_PATH_LEN], *slash;
+  struct statvfs fs;
+
+  why[0] = '\0';
+  if (err == ENOSPC || err == EDQUOT || err == EFBIG || err == EIO || err == EROFS) {
+    (void)PetscSNPrintf(why, len, ": %s", strerror(err));
+    return;
+  }
+  if (!path) {
+    if (obj < 0 || H5Fget_name(obj, name, sizeof(name)) < 0) return;
+    path = name;
+  }
+  (void)PetscStrncpy(dir, path, sizeof(dir));
+  slash = strrchr(dir, '/');
+  if (slash == dir) dir[1] = '\0';
+  else if (slash) *slash = '\0';
+  else (void)PetscStrncpy(dir, ".", sizeof(dir));
+  if (!statvfs(dir, &fs) && fs.f_bavail == 0) (void)PetscSNPrintf(why, len, ": %s (its file system has no free block)", strerror(ENOSPC));
+}
+
+/* the name of the file that holds obj, for messages */
+const char *DpsH5Name(hid_t obj, char name[], size_t len)
+{
+  if (obj < 0 || H5Fget_name(obj, name, len) < 0) (void)PetscStrncpy(name, "(unknown HDF5 file)", len);
+  return name;
+}
+
+void DpsH5Init(void)
+{
+  /* No closing of open files by HDF5 at exit: a run that fails leaves without MPI_Finalize, and closing an MPI-IO
+     file then is a collective call that the other ranks may never make, or (a file whose write failed, a full
+     disk) crashes in HDF5 1.10's H5F__close_cb. What a failed run wrote is removed by the run itself. Only has an
+     effect before the library's first call, hence here, in the first call of every path into HDF5. */
+  (void)H5dont_atexit();
+  /* our messages replace HDF5's own error-stack dumps */
+  (void)H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
 
 static PetscErrorCode DpsH5Fapl(MPI_Comm comm, hid_t *fapl)
 {
   PetscFunctionBegin;
-  /* our messages replace HDF5's own error-stack dumps */
-  H5CALL(H5Eset_auto2(H5E_DEFAULT, NULL, NULL), "H5Eset_auto2 failed");
+  DpsH5Init();
   *fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5CALL(*fapl, "H5Pcreate failed");
   H5CALL(H5Pset_fapl_mpio(*fapl, comm, MPI_INFO_NULL), "H5Pset_fapl_mpio failed");
@@ -32,17 +79,47 @@ PetscErrorCode DpsH5Create(MPI_Comm comm, const char name[], hid_t *file)
 
   PetscFunctionBegin;
   PetscCall(DpsH5Fapl(comm, &fapl));
+  errno = 0;
   *file = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  if (*file < 0) {
+    char why[256];
+    DpsH5WriteFailure(-1, name, errno, why, sizeof(why));
+    H5Pclose(fapl);
+    SETERRQ(comm, PETSC_ERR_FILE_OPEN, "%s: cannot create HDF5 file%s", name, why);
+  }
   H5Pclose(fapl);
-  PetscCheck(*file >= 0, comm, PETSC_ERR_FILE_OPEN, "%s: cannot create HDF5 file", name);
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode DpsH5Close(hid_t *file)
 {
+  char   name[PETSC_MAX_PATH_LEN], why[256];
+  herr_t err;
+
   PetscFunctionBegin;
-  if (*file >= 0) H5CALL(H5Fclose(*file), "H5Fclose failed");
+  if (*file < 0) PetscFunctionReturn(0);
+  (void)DpsH5Name(*file, name, sizeof(name));
+  errno = 0;
+  err   = H5Fclose(*file);
+  /* the identifier is gone either way: HDF5 keeps a file whose close failed only until it exits */
   *file = -1;
+  if (err < 0) {
+    DpsH5WriteFailure(-1, name, errno, why, sizeof(why));
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot close the file (writing what is left of it)%s", name, why);
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsH5Flush(hid_t file)
+{
+  char name[PETSC_MAX_PATH_LEN], why[256];
+
+  PetscFunctionBegin;
+  errno = 0;
+  if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0) {
+    DpsH5WriteFailure(file, NULL, errno, why, sizeof(why));
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot write it to disk (flush)%s", DpsH5Name(file, name, sizeof(name)), why);
+  }
   PetscFunctionReturn(0);
 }
 
@@ -72,8 +149,13 @@ PetscErrorCode DpsH5CreateGroup(hid_t file, const char path[])
   hid_t g;
 
   PetscFunctionBegin;
-  g = H5Gcreate2(file, path, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  H5CALL(g, "cannot create HDF5 group %s", path);
+  errno = 0;
+  g     = H5Gcreate2(file, path, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (g < 0) {
+    char name[PETSC_MAX_PATH_LEN], why[256];
+    DpsH5WriteFailure(file, NULL, errno, why, sizeof(why));
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot create group %s%s", DpsH5Name(file, name, sizeof(name)), path, why);
+  }
   H5Gclose(g);
   PetscFunctionReturn(0);
 }
@@ -206,10 +288,15 @@ PetscErrorCode DpsH5CreateDataset(hid_t file, const char dset[], int rank, const
   if (dims[0] > 0) H5Pset_chunk(dcpl, rank, chunk);
   /* parallel HDF5 writes need early allocation; fill never, every element is written */
   H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
-  d = H5Dcreate2(file, dset, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  errno = 0;
+  d     = H5Dcreate2(file, dset, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   H5Pclose(dcpl);
   H5Sclose(space);
-  PetscCheck(d >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot create dataset %s", dset);
+  if (d < 0) {
+    char name[PETSC_MAX_PATH_LEN], why[256];
+    DpsH5WriteFailure(file, NULL, errno, why, sizeof(why));
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot create dataset %s%s", DpsH5Name(file, name, sizeof(name)), dset, why);
+  }
   H5Dclose(d);
   PetscFunctionReturn(0);
 }
@@ -226,12 +313,17 @@ PetscErrorCode DpsH5WriteRows(hid_t file, const char dset[], PetscInt row0, Pets
   PetscCall(DpsH5SelectRows(d, row0, nrows, rowlen, &fs, &ms));
   xfer = H5Pcreate(H5P_DATASET_XFER);
   H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE);
-  err = H5Dwrite(d, memtype, ms, fs, xfer, buf);
+  errno = 0;
+  err   = H5Dwrite(d, memtype, ms, fs, xfer, buf);
   H5Pclose(xfer);
   H5Sclose(fs);
   H5Sclose(ms);
   H5Dclose(d);
-  PetscCheck(err >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write rows %" PetscInt_FMT "..%" PetscInt_FMT " of dataset %s", row0, row0 + nrows - 1, dset);
+  if (err < 0) {
+    char name[PETSC_MAX_PATH_LEN], why[256];
+    DpsH5WriteFailure(file, NULL, errno, why, sizeof(why));
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot write rows %" PetscInt_FMT "..%" PetscInt_FMT " of dataset %s%s", DpsH5Name(file, name, sizeof(name)), row0, row0 + nrows - 1, dset, why);
+  }
   PetscCall(PetscLogEventEnd(DPS_EVENT_IO_WRITE, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
@@ -243,12 +335,16 @@ PetscErrorCode DpsH5WriteAll(hid_t file, const char dset[], int rank, const hsiz
 
   PetscFunctionBegin;
   space = H5Screate_simple(rank, dims, NULL);
+  errno = 0;
   d     = H5Dcreate2(file, dset, H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  PetscCheck(d >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot create dataset %s", dset);
-  err = H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
-  H5Dclose(d);
+  err   = d < 0 ? -1 : H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+  if (d >= 0) H5Dclose(d);
   H5Sclose(space);
-  PetscCheck(err >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write dataset %s", dset);
+  if (err < 0) {
+    char name[PETSC_MAX_PATH_LEN], why[256];
+    DpsH5WriteFailure(file, NULL, errno, why, sizeof(why));
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot %s dataset %s%s", DpsH5Name(file, name, sizeof(name)), d < 0 ? "create" : "write", dset, why);
+  }
   PetscFunctionReturn(0);
 }
 
@@ -310,11 +406,15 @@ static PetscErrorCode DpsH5WriteAttribute(hid_t file, const char obj[], const ch
 
   PetscFunctionBegin;
   if (H5Aexists_by_name(file, obj, name, H5P_DEFAULT) > 0) H5Adelete_by_name(file, obj, name, H5P_DEFAULT);
-  attr = H5Acreate_by_name(file, obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  H5CALL(attr, "cannot create attribute '%s' of %s", name, obj);
-  err = H5Awrite(attr, type, value);
-  H5Aclose(attr);
-  H5CALL(err, "cannot write attribute '%s' of %s", name, obj);
+  errno = 0;
+  attr  = H5Acreate_by_name(file, obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  err   = attr < 0 ? -1 : H5Awrite(attr, type, value);
+  if (attr >= 0) H5Aclose(attr);
+  if (err < 0) {
+    char fname[PETSC_MAX_PATH_LEN], why[256];
+    DpsH5WriteFailure(file, NULL, errno, why, sizeof(why));
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot %s attribute '%s' of %s%s", DpsH5Name(file, fname, sizeof(fname)), attr < 0 ? "create" : "write", name, obj, why);
+  }
   PetscFunctionReturn(0);
 }
 
@@ -389,25 +489,50 @@ PetscErrorCode DpsH5WriteIntArrayAttribute(hid_t file, const char obj[], const c
   PetscFunctionReturn(0);
 }
 
+/* the shortest text that reads back as v: a value as the file stores it (2.5, 1e+20), not rounded by %g */
+static void DpsH5FormatReal(double v, char buf[], size_t len)
+{
+  for (int p = 1; p <= 17; p++) {
+    (void)snprintf(buf, len, "%.*g", p, v);
+    if (strtod(buf, NULL) == v) return;
+  }
+}
+
 PetscErrorCode DpsH5ReadIntArrayAttribute(hid_t file, const char fname[], const char obj[], const char name[], PetscInt nmax, PetscInt *n, PetscInt values[])
 {
-  hid_t     attr, space;
-  hssize_t  np;
-  long long v[DPS_H5_MAX_RANK];
-  herr_t    err;
+  hid_t       attr, space, type;
+  hssize_t    np;
+  H5T_class_t cls;
+  long long   v[DPS_H5_MAX_RANK];
+  double      r[DPS_H5_MAX_RANK];
+  herr_t      err;
+  char        text[64];
 
   PetscFunctionBegin;
   PetscCall(DpsH5OpenAttribute(file, fname, obj, name, &attr));
   space = H5Aget_space(attr);
   np    = H5Sget_simple_extent_npoints(space);
   H5Sclose(space);
-  if (np < 1 || np > nmax || np > DPS_H5_MAX_RANK) {
+  type = H5Aget_type(attr);
+  cls  = H5Tget_class(type);
+  H5Tclose(type);
+  if (np < 1 || np > nmax || np > DPS_H5_MAX_RANK || (cls != H5T_INTEGER && cls != H5T_FLOAT)) {
     H5Aclose(attr);
+    PetscCheck(cls == H5T_INTEGER || cls == H5T_FLOAT, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute '%s' of %s is not numeric: expected integers", fname, name, obj);
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute '%s' of %s has %lld values, expected 1 to %" PetscInt_FMT, fname, name, obj, (long long)np, nmax);
   }
-  err = H5Aread(attr, H5T_NATIVE_LLONG, v);
+  /* read in the stored kind: a float is checked to be a whole number, not truncated by HDF5's conversion */
+  err = H5Aread(attr, cls == H5T_FLOAT ? H5T_NATIVE_DOUBLE : H5T_NATIVE_LLONG, cls == H5T_FLOAT ? (void *)r : (void *)v);
   H5Aclose(attr);
   PetscCheck(err >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot read attribute '%s' of %s as integers", fname, name, obj);
+  for (hssize_t i = 0; i < np; i++) {
+    if (cls == H5T_FLOAT) {
+      DpsH5FormatReal(r[i], text, sizeof(text));
+      PetscCheck(r[i] == floor(r[i]) && PetscAbsReal(r[i]) <= (double)PETSC_MAX_INT, PETSC_COMM_SELF, r[i] == floor(r[i]) ? PETSC_ERR_INT_OVERFLOW : PETSC_ERR_FILE_UNEXPECTED, "%s: attribute '%s' of %s holds %s (entry %lld): %s", fname, name, obj, text, (long long)i,
+                 r[i] == floor(r[i]) ? "too large for this build's PetscInt" : "not a whole number");
+      v[i] = (long long)r[i];
+    } else PetscCheck(v[i] >= PETSC_MIN_INT && v[i] <= PETSC_MAX_INT, PETSC_COMM_SELF, PETSC_ERR_INT_OVERFLOW, "%s: attribute '%s' of %s holds %lld (entry %lld): more than the %" PetscInt_FMT " that this build's %d-bit PetscInt can hold", fname, name, obj, v[i], (long long)i, PETSC_MAX_INT, (int)(8 * sizeof(PetscInt)));
+  }
   *n = (PetscInt)np;
   for (PetscInt i = 0; i < *n; i++) values[i] = (PetscInt)v[i];
   PetscFunctionReturn(0);
@@ -418,6 +543,7 @@ PetscErrorCode DpsH5WriteInt64Attribute(hid_t file, const char obj[], const char
   hsize_t dim = (hsize_t)n;
   hid_t   attr, space;
   herr_t  err;
+  char    fname[PETSC_MAX_PATH_LEN], why[256];
 
   PetscFunctionBegin;
   if (H5Aexists_by_name(file, obj, name, H5P_DEFAULT) > 0) {
@@ -425,10 +551,14 @@ PetscErrorCode DpsH5WriteInt64Attribute(hid_t file, const char obj[], const char
     space = H5Aget_space(attr);
     if (H5Sget_simple_extent_npoints(space) == n) {
       /* same shape: overwrite the value in place */
-      err = H5Awrite(attr, H5T_NATIVE_INT64, v);
+      errno = 0;
+      err   = H5Awrite(attr, H5T_NATIVE_INT64, v);
       H5Sclose(space);
       H5Aclose(attr);
-      PetscCheck(err >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write attribute '%s' of %s", name, obj);
+      if (err < 0) {
+        DpsH5WriteFailure(file, NULL, errno, why, sizeof(why));
+        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot write attribute '%s' of %s%s", DpsH5Name(file, fname, sizeof(fname)), name, obj, why);
+      }
       PetscFunctionReturn(0);
     }
     H5Sclose(space);
@@ -436,12 +566,15 @@ PetscErrorCode DpsH5WriteInt64Attribute(hid_t file, const char obj[], const char
     H5Adelete_by_name(file, obj, name, H5P_DEFAULT);
   }
   space = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL);
+  errno = 0;
   attr  = H5Acreate_by_name(file, obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   H5Sclose(space);
-  PetscCheck(attr >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot create attribute '%s' of %s", name, obj);
-  err = H5Awrite(attr, H5T_NATIVE_INT64, v);
-  H5Aclose(attr);
-  PetscCheck(err >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write attribute '%s' of %s", name, obj);
+  err = attr < 0 ? -1 : H5Awrite(attr, H5T_NATIVE_INT64, v);
+  if (attr >= 0) H5Aclose(attr);
+  if (err < 0) {
+    DpsH5WriteFailure(file, NULL, errno, why, sizeof(why));
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot %s attribute '%s' of %s%s", DpsH5Name(file, fname, sizeof(fname)), attr < 0 ? "create" : "write", name, obj, why);
+  }
   PetscFunctionReturn(0);
 }
 

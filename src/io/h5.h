@@ -7,9 +7,20 @@
 
 #define DPS_H5_MAX_RANK 8
 
+/* before any other HDF5 call (the helpers below call it): HDF5's own error printing off, and no closing of open
+   files at exit (a failed run leaves without MPI_Finalize) */
+PETSC_EXTERN void           DpsH5Init(void);
+/* After a failed HDF5 write to the file of obj (or named path): why[] = ": No space left on device" when errno
+   (cleared before the call, passed as err) or the file system's free space says so, else "" */
+PETSC_EXTERN void        DpsH5WriteFailure(hid_t, const char *, int, char[], size_t);
+/* the name of the file that holds an HDF5 object, in name[len], for messages */
+PETSC_EXTERN const char *DpsH5Name(hid_t, char[], size_t);
 PETSC_EXTERN PetscErrorCode DpsH5Open(MPI_Comm, const char[], PetscBool, hid_t *);   /* existing file; PETSC_TRUE: read-write */
 PETSC_EXTERN PetscErrorCode DpsH5Create(MPI_Comm, const char[], hid_t *);            /* new file, truncating */
+/* closes and sets -1, also when the close fails (the error names the file and, e.g., "No space left on device") */
 PETSC_EXTERN PetscErrorCode DpsH5Close(hid_t *);
+/* collective: every write so far is on disk (MPI_File_sync); the error names the file and the reason */
+PETSC_EXTERN PetscErrorCode DpsH5Flush(hid_t);
 PETSC_EXTERN PetscErrorCode DpsH5Exists(hid_t, const char[], PetscBool *);
 PETSC_EXTERN PetscErrorCode DpsH5CreateGroup(hid_t, const char[]);
 

@@ -55,15 +55,15 @@ static PetscErrorCode DpsOutputNew(MPI_Comm comm, const char path[], PetscInt N,
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode DpsOutputCreate(MPI_Comm comm, const char path[], PetscInt N, PetscInt S, PetscInt d, PetscInt m, PetscBool has_x0, DpsOutput *output)
+/* the datasets of a new output, allocated at once (HDF5 writes their fill value, zero: /done says "not done") */
+static PetscErrorCode DpsOutputCreateDatasets(DpsOutput out)
 {
-  DpsOutput out;
-  hsize_t   dsamp[3] = {(hsize_t)N, (hsize_t)S, (hsize_t)d}, dx[2] = {(hsize_t)N, (hsize_t)d}, dy[2] = {(hsize_t)N, (hsize_t)m}, dn[1] = {(hsize_t)N};
-  int64_t   zero     = 0;
+  const PetscInt N = out->N, S = out->S, d = out->d, m = out->m;
+  hsize_t        dsamp[3] = {(hsize_t)N, (hsize_t)S, (hsize_t)d}, dx[2] = {(hsize_t)N, (hsize_t)d}, dy[2] = {(hsize_t)N, (hsize_t)m}, dn[1] = {(hsize_t)N};
+  int64_t        zero     = 0;
 
   PetscFunctionBegin;
-  PetscCall(DpsOutputNew(comm, path, N, S, d, m, has_x0, &out));
-  PetscCall(DpsH5Create(comm, out->partial, &out->file));
+  PetscCall(DpsH5Create(out->comm, out->partial, &out->file));
   PetscCall(DpsOutputLimitCache(out));
   PetscCall(DpsH5CreateDataset(out->file, "/samples", 3, dsamp, H5T_NATIVE_DOUBLE));
   if (S > 1) {
@@ -71,10 +71,64 @@ PetscErrorCode DpsOutputCreate(MPI_Comm comm, const char path[], PetscInt N, Pet
     PetscCall(DpsH5CreateDataset(out->file, "/std", 2, dx, H5T_NATIVE_DOUBLE));
   }
   PetscCall(DpsH5CreateDataset(out->file, "/y", 2, dy, H5T_NATIVE_DOUBLE));
-  if (has_x0) PetscCall(DpsH5CreateDataset(out->file, "/x0", 2, dx, H5T_NATIVE_DOUBLE));
+  if (out->has_x0) PetscCall(DpsH5CreateDataset(out->file, "/x0", 2, dx, H5T_NATIVE_DOUBLE));
   PetscCall(DpsH5CreateDataset(out->file, "/done", 1, dn, H5T_NATIVE_UCHAR));
   /* not complete until DpsOutputSetComplete, the last change before the rename */
   PetscCall(DpsH5WriteInt64Attribute(out->file, "/", "complete", 1, &zero));
+  PetscFunctionReturn(0);
+}
+
+/* After a failed write (a full disk): the partial file goes, on every rank that failed (any rank may remove it:
+   the one that failed may not be rank 0, and the others may never get here). Any earlier output is untouched. */
+static void DpsOutputDiscard(DpsOutput out)
+{
+  PetscErrorCode ierr;
+
+  (void)unlink(out->partial);
+  if (out->file >= 0) {
+    ierr = PetscPushErrorHandler(PetscIgnoreErrorHandler, NULL);
+    if (!ierr) {
+      (void)DpsH5Close(&out->file); /* its error (the same full disk) is not the first one: the caller has that */
+      (void)PetscPopErrorHandler();
+    }
+  }
+}
+
+/* The sizes the output file would have, checked before anything is made: each product fits the types that hold
+   it (PetscInt for the rows a rank writes, 64-bit for the file), and the error says what and how much */
+static PetscErrorCode DpsOutputCheckSizes(DpsOutput out)
+{
+  PetscInt64 rowlen = (PetscInt64)out->S * out->d; /* < 2^62 */
+  uint64_t   values;
+  PetscBool  big;
+
+  PetscFunctionBegin;
+  PetscCheck(out->N >= 1 && out->S >= 1 && out->d >= 1 && out->m >= 1, out->comm, PETSC_ERR_ARG_OUTOFRANGE, "%s: cannot make an output of %" PetscInt_FMT " inputs x %" PetscInt_FMT " draws x %" PetscInt_FMT " values (m = %" PetscInt_FMT "): every size must be at least 1", out->path, out->N, out->S, out->d, out->m);
+  /* (PETSc's PetscIntMultError would say only "product of two integers overflows") */
+  big = (PetscBool)(rowlen > PETSC_MAX_INT);
+  PetscCheck(!big, out->comm, PETSC_ERR_INT_OVERFLOW, "%s: -samples %" PetscInt_FMT " draws x d = %" PetscInt_FMT " values = %.0f values per input (%.3g GiB), more than the %" PetscInt_FMT " that this build's %d-bit PetscInt can index", out->path, out->S, out->d, (double)out->S * (double)out->d, 8.0 * out->S * out->d / 1073741824.0, PETSC_MAX_INT, (int)(8 * sizeof(PetscInt)));
+  big = (PetscBool)__builtin_mul_overflow((uint64_t)out->N, (uint64_t)rowlen, &values) || values > UINT64_MAX / 8;
+  PetscCheck(!big, out->comm, PETSC_ERR_INT_OVERFLOW, "%s: /samples of %" PetscInt_FMT " inputs x %" PetscInt_FMT " draws x %" PetscInt_FMT " values would need %.3g bytes, more than a 64-bit file offset can address", out->path, out->N, out->S, out->d, 8.0 * out->N * (double)rowlen);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOutputCreate(MPI_Comm comm, const char path[], PetscInt N, PetscInt S, PetscInt d, PetscInt m, PetscBool has_x0, DpsOutput *output)
+{
+  DpsOutput      out;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  *output = NULL;
+  PetscCall(DpsOutputNew(comm, path, N, S, d, m, has_x0, &out));
+  ierr = DpsOutputCheckSizes(out);
+  if (!ierr) {
+    ierr = DpsOutputCreateDatasets(out);
+    if (ierr) DpsOutputDiscard(out);
+  }
+  if (ierr) {
+    PetscCall(PetscFree(out));
+    PetscCall(ierr);
+  }
   *output = out;
   PetscFunctionReturn(0);
 }
@@ -107,7 +161,7 @@ static PetscErrorCode DpsOutputCheckPartial(DpsOutput out, uint64_t run_id, char
     PetscCall(PetscSNPrintf(why, len, "%s not found", out->partial));
     PetscFunctionReturn(0);
   }
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  DpsH5Init();
   f = H5Fopen(out->partial, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (f < 0) {
     PetscCall(PetscSNPrintf(why, len, "%s is not a readable HDF5 file", out->partial));
@@ -165,8 +219,14 @@ PetscErrorCode DpsOutputReadDone(DpsOutput out, PetscInt row0, PetscInt n, Petsc
 PetscErrorCode DpsOutputFlush(DpsOutput out)
 {
   PetscFunctionBegin;
+  PetscErrorCode ierr;
+
   /* with MPI-IO this is MPI_File_sync on every rank: the rows written so far are on disk */
-  PetscCheck(H5Fflush(out->file, H5F_SCOPE_GLOBAL) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot flush %s", out->partial);
+  ierr = DpsH5Flush(out->file);
+  if (ierr) {
+    DpsOutputDiscard(out); /* (a failed flush, a full disk: the file is incomplete whatever the caller does) */
+    PetscCall(ierr);
+  }
   PetscFunctionReturn(0);
 }
 
@@ -188,7 +248,7 @@ PetscErrorCode DpsOutputPeek(MPI_Comm comm, const char path[], PetscBool *comple
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   if (rank == 0 && access(path, F_OK) == 0) {
     hid_t f;
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    DpsH5Init();
     f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f >= 0) {
       PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
@@ -244,13 +304,19 @@ PetscErrorCode DpsOutputWrite(DpsOutput out, PetscInt row0, PetscInt n, const Pe
 
 PetscErrorCode DpsOutputFinish(DpsOutput *out)
 {
-  PetscMPIInt rank;
-  int         err = 0;
+  PetscMPIInt    rank;
+  int            err = 0;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   if (!*out) PetscFunctionReturn(0);
-  PetscCall(DpsOutputFlush(*out));
-  PetscCall(DpsH5Close(&(*out)->file));
+  ierr = DpsOutputFlush(*out);
+  if (!ierr) ierr = DpsH5Close(&(*out)->file);
+  if (ierr) {
+    DpsOutputDiscard(*out);
+    PetscCall(PetscFree(*out));
+    PetscCall(ierr);
+  }
   PetscCallMPI(MPI_Comm_rank((*out)->comm, &rank));
   /* durable before it takes its name, and the name durable before the caller drops its checkpoint */
   if (rank == 0) {
@@ -260,6 +326,7 @@ PetscErrorCode DpsOutputFinish(DpsOutput *out)
     if (!err && DpsSyncPath((*out)->path, PETSC_TRUE)) err = EIO;
   }
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, (*out)->comm));
+  if (err && rank == 0) (void)unlink((*out)->partial);
   PetscCheck(!err, (*out)->comm, PETSC_ERR_FILE_WRITE, "cannot move finished output %s to %s: %s", (*out)->partial, (*out)->path, strerror(err));
   PetscCall(PetscFree(*out));
   PetscFunctionReturn(0);
