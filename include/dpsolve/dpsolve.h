@@ -42,9 +42,17 @@ PETSC_EXTERN PetscErrorCode DpsInitializePackage(void);
 PETSC_EXTERN PetscErrorCode DpsOptionsCheckAllUsed(MPI_Comm, const char[]);
 /* calls fn(name, value, ctx) for every option of a database (NULL: the global one): "-name", and "value" or ""
    for a flag */
+/* 0 when the file is valid YAML with no key given twice in one mapping; otherwise 1, with msg naming the file, the
+   line and the problem. Needs no PETSc: main checks -options_file_yaml before PetscInitialize reads it. */
+PETSC_EXTERN int DpsYAMLCheckFile(const char[], char[], size_t);
 /* Expands -include a.yaml,b.yaml (job files name their pieces so): each piece's options are added unless already
    set; relative names are looked up from the current directory, then from -include_path */
 PETSC_EXTERN PetscErrorCode DpsOptionsInsertIncludes(MPI_Comm);
+/* PetscOptionsInt and PetscOptionsBoundedInt, with the value checked as typed: an integer too large for PetscInt
+   is refused with the text the user gave (PETSc 3.18 would wrap it). Use inside PetscOptionsBegin/End. */
+PETSC_EXTERN PetscErrorCode DpsOptionsInt_Private(PetscOptionItems *, const char[], const char[], const char[], PetscInt, PetscInt *, PetscBool *, PetscInt, PetscInt);
+#define DpsOptionsInt(a, b, c, d, e, f)        DpsOptionsInt_Private(PetscOptionsObject, a, b, c, d, e, f, PETSC_MIN_INT, PETSC_MAX_INT)
+#define DpsOptionsBoundedInt(a, b, c, d, e, f, g) DpsOptionsInt_Private(PetscOptionsObject, a, b, c, d, e, f, g, PETSC_MAX_INT)
 PETSC_EXTERN PetscErrorCode DpsOptionsForEach(PetscOptions, PetscErrorCode (*)(const char[], const char[], void *), void *);
 
 #endif

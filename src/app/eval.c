@@ -21,8 +21,8 @@ PetscErrorCode DpsAppEval(MPI_Comm comm)
   PetscOptionsBegin(comm, NULL, "dpsolve eval: sliced Wasserstein distance to the exact posterior", NULL);
   PetscCall(PetscOptionsString("-input", "Input file of the run (prior, operator, sigma_y)", NULL, input, input, sizeof(input), &hasin));
   PetscCall(PetscOptionsString("-output", "Output file of the run: /samples is read, /eval is written", NULL, output, output, sizeof(output), &hasout));
-  PetscCall(PetscOptionsInt("-eval_directions", "Directions L of the sliced Wasserstein distance", NULL, L, &L, NULL));
-  PetscCall(PetscOptionsInt("-eval_seed", "Seed of the exact draws and the directions", NULL, seed, &seed, NULL));
+  PetscCall(DpsOptionsInt("-eval_directions", "Directions L of the sliced Wasserstein distance", NULL, L, &L, NULL));
+  PetscCall(DpsOptionsInt("-eval_seed", "Seed of the exact draws and the directions", NULL, seed, &seed, NULL));
   PetscCall(PetscOptionsBool("-force", "Replace an existing /eval group", NULL, force, &force, NULL));
   PetscOptionsEnd();
   PetscCall(DpsOptionsCheckAllUsed(comm, "eval"));

@@ -3,6 +3,7 @@
 #include <stdlib.h> /* setenv */
 #include <dpsolve/dpsolve.h>
 #include "app/app.h"
+#include "io/h5.h"
 
 static const char usage[] = "usage: dpsolve <verb> [options]\n"
                             "  simulate  -output in.h5 [-dx 8 -dy 1 -inputs 16 -seed 0 -simulate_operator cs|inpaint]\n"
@@ -119,9 +120,17 @@ int main(int argc, char **argv)
      the user's files when a run aborts. dpsolve never uses shared file pointers: it asks for ROMIO, which has
      none of this (the user's own OMPI_MCA_io wins; tests/restart/stale_semaphore.sh). */
   setenv("OMPI_MCA_io", "^ompio", 0);
+  /* PetscInitialize reads the job file: check it first, for an error that names the file and the line */
+  for (int i = 1; i < argc - 1; i++) {
+    char msg[4096];
+    if (strcmp(argv[i], "-options_file_yaml") || !DpsYAMLCheckFile(argv[i + 1], msg, sizeof(msg))) continue;
+    fprintf(stderr, "dpsolve error: -options_file_yaml %s\n", msg);
+    return DPS_EXIT_USAGE;
+  }
   ierr = PetscInitialize(&argc, &argv, NULL, usage);
   if (ierr) return DPS_EXIT_INTERNAL;
   if (verb && !strcmp(verb, "run")) DpsRunInstallSignalHandlers(); /* again: PetscInitialize installs its own */
+  DpsH5Init(); /* before any file is opened: an error exit must not run HDF5's own clean-up (src/io/h5.c) */
   ierr = DpsInitializePackage();
   if (!ierr) {
     PetscBool traceback = PETSC_FALSE;

@@ -21,10 +21,10 @@ PetscErrorCode DpsAppSimulate(MPI_Comm comm)
   PetscOptionsBegin(comm, NULL, "dpsolve simulate: a Gaussian-mixture benchmark problem", NULL);
   PetscCall(PetscOptionsString("-output", "Input file to write", NULL, output, output, sizeof(output), &hasout));
   PetscCall(PetscOptionsBool("-force", "Replace an existing file", NULL, force, &force, NULL));
-  PetscCall(PetscOptionsInt("-dx", "Signal dimension d_x", NULL, spec.dx, &spec.dx, NULL));
-  PetscCall(PetscOptionsInt("-dy", "Measurement dimension d_y (cs)", NULL, spec.dy, &spec.dy, NULL));
-  PetscCall(PetscOptionsInt("-inputs", "Number of inputs N (ground truths and measurements)", NULL, N, &N, NULL));
-  PetscCall(PetscOptionsInt("-seed", "Problem seed", NULL, seed, &seed, NULL));
+  PetscCall(DpsOptionsInt("-dx", "Signal dimension d_x", NULL, spec.dx, &spec.dx, NULL));
+  PetscCall(DpsOptionsInt("-dy", "Measurement dimension d_y (cs)", NULL, spec.dy, &spec.dy, NULL));
+  PetscCall(DpsOptionsInt("-inputs", "Number of inputs N (ground truths and measurements)", NULL, N, &N, NULL));
+  PetscCall(DpsOptionsInt("-seed", "Problem seed", NULL, seed, &seed, NULL));
   PetscCall(PetscOptionsString("-simulate_operator", "Operator: cs (MCGdiff) or inpaint", NULL, spec.operator_type, spec.operator_type, sizeof(spec.operator_type), NULL));
   PetscCall(PetscOptionsReal("-inpaint_missing", "inpaint: fraction of entries missing at random", NULL, spec.missing, &spec.missing, NULL));
   PetscCall(PetscOptionsIntArray("-inpaint_box", "inpaint: missing box row0,col0,height,width on the 1 x dx grid", NULL, spec.box, &nbox, &spec.hasbox));

@@ -1,5 +1,7 @@
 #include <dpsolve/dpsolve.h>
 #include <unistd.h>
+#include <errno.h>
+#include <stdlib.h>
 
 /* PETSc marks an option used when some object queries it. After every object of a verb has read its options,
    anything left was misspelt or does not apply: stop before any work is done, naming the option and value. */
@@ -129,6 +131,12 @@ PetscErrorCode DpsOptionsInsertIncludes(MPI_Comm comm)
       PetscCheck(found, comm, PETSC_ERR_FILE_OPEN, "-include %s: file not found (looked in the current directory%s%s)", item, dirs[0] ? " and -include_path " : "", dirs);
       {
         PetscOptions piece;
+        char         msg[PETSC_MAX_PATH_LEN + 256];
+        int          bad = 0;
+        if (rank == 0) bad = DpsYAMLCheckFile(path, msg, sizeof(msg));
+        PetscCallMPI(MPI_Bcast(&bad, 1, MPI_INT, 0, comm));
+        PetscCallMPI(MPI_Bcast(msg, sizeof(msg), MPI_CHAR, 0, comm));
+        PetscCheck(!bad, comm, PETSC_ERR_USER_INPUT, "-include %s: %s", item, msg);
         PetscCall(PetscOptionsCreate(&piece));
         PetscCall(PetscOptionsInsertFileYAML(comm, piece, path, PETSC_TRUE));
         PetscCall(DpsOptionsForEach(piece, DpsOptionsIncludeOption, &inc));
@@ -138,5 +146,35 @@ PetscErrorCode DpsOptionsInsertIncludes(MPI_Comm comm)
     PetscCall(PetscStrncpy(list, inc.pending, sizeof(list)));
     set = list[0] ? PETSC_TRUE : PETSC_FALSE;
   }
+  PetscFunctionReturn(0);
+}
+
+/* ---------------------------------------------------------------- integer options */
+
+/* PETSc 3.18 reads an integer option with strtol and casts the result to PetscInt, so "-samples 2147483648" is
+   taken as -2147483648 and "-seed 99999999999999999999" as -1: a refusal would then quote a number the user never
+   typed, and a value just too large could even pass as a valid one. The text is checked first, as typed. */
+PetscErrorCode DpsOptionsInt_Private(PetscOptionItems *items, const char opt[], const char text[], const char man[], PetscInt current, PetscInt *value, PetscBool *set, PetscInt lb, PetscInt ub)
+{
+  const char *str = NULL;
+  PetscBool   found;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsFindPair(items->options, items->prefix, opt, &str, &found));
+  if (found && str) {
+    const char *p = str + (str[0] == '-' || str[0] == '+');
+    /* PETSc's own spellings (DEFAULT, DECIDE, ...) and malformed text are left to PETSc, which names them */
+    if (*p >= '0' && *p <= '9') {
+      char     *end;
+      long long v;
+      errno = 0;
+      v     = strtoll(str, &end, 10);
+      if (!*end) {
+        PetscCheck(errno != ERANGE && v >= PETSC_MIN_INT && v <= PETSC_MAX_INT, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "%s%s %s: out of range: an integer option holds %d to %d in this build", items->prefix ? items->prefix : "", opt, str, (int)PETSC_MIN_INT, (int)PETSC_MAX_INT);
+        PetscCheck(v >= lb && v <= ub, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "%s%s %s: out of range: must be in [%" PetscInt_FMT ", %" PetscInt_FMT "]", items->prefix ? items->prefix : "", opt, str, lb, ub);
+      }
+    }
+  }
+  PetscCall(PetscOptionsInt_Private(items, opt, text, man, current, value, set, lb, ub));
   PetscFunctionReturn(0);
 }

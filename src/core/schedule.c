@@ -127,8 +127,8 @@ PetscErrorCode DpsScheduleSetFromOptions(DpsSchedule s)
   PetscObjectOptionsBegin((PetscObject)s);
   PetscCall(PetscOptionsFList("-schedule_type", "Noise schedule", "DpsScheduleSetType", DpsScheduleList, type, type, sizeof(type), &set));
   PetscCall(DpsScheduleSetType(s, type));
-  PetscCall(PetscOptionsInt("-schedule_train_steps", "T: steps of the training chain", NULL, s->T, &s->T, NULL));
-  PetscCall(PetscOptionsInt("-steps", "N: respaced reverse steps (N <= T)", "DpsScheduleSetNumSteps", s->N, &s->N, NULL));
+  PetscCall(DpsOptionsInt("-schedule_train_steps", "T: steps of the training chain", NULL, s->T, &s->T, NULL));
+  PetscCall(DpsOptionsInt("-steps", "N: respaced reverse steps (N <= T)", "DpsScheduleSetNumSteps", s->N, &s->N, NULL));
   PetscCall(PetscOptionsEnum("-schedule_variance", "Reverse-kernel variance", NULL, DpsScheduleVariances, (PetscEnum)s->variance, (PetscEnum *)&s->variance, NULL));
   if (s->ops->setfromoptions) PetscCall((*s->ops->setfromoptions)(s, PetscOptionsObject));
   PetscOptionsEnd();

@@ -269,7 +269,7 @@ PetscErrorCode DpsH5CheckFinite(const char fname[], const char dset[], PetscInt 
   PetscFunctionBegin;
   for (PetscInt r = 0; r < nrows; r++)
     for (PetscInt j = 0; j < rowlen; j++)
-      PetscCheck(!PetscIsInfOrNanReal(buf[r * rowlen + j]), PETSC_COMM_SELF, PETSC_ERR_FP, "%s: dataset %s holds %g at input %" PetscInt_FMT ", entry %" PetscInt_FMT ": every value must be finite", fname, dset,
+      PetscCheck(!PetscIsInfOrNanReal(buf[r * rowlen + j]), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s holds %g at input %" PetscInt_FMT ", entry %" PetscInt_FMT ": every value must be finite", fname, dset,
                  (double)buf[r * rowlen + j], row0 + r, j);
   PetscFunctionReturn(0);
 }

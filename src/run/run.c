@@ -177,12 +177,12 @@ PetscErrorCode DpsRunSetFromOptions(DpsRun r)
   PetscCall(PetscOptionsString("-input", "Input HDF5 file (dpsolve simulate writes one)", NULL, r->input, r->input, sizeof(r->input), &hasin));
   PetscCall(PetscOptionsString("-output", "Output HDF5 file", NULL, r->output, r->output, sizeof(r->output), &hasout));
   PetscCall(PetscOptionsBool("-force", "Replace an existing output file (once the new one is complete) and start afresh over an existing checkpoint", NULL, r->force, &r->force, NULL));
-  PetscCall(PetscOptionsInt("-samples", "Posterior draws per input", NULL, r->S, &r->S, NULL));
-  PetscCall(PetscOptionsInt("-batch", "Inputs per batch on each rank", NULL, r->batch, &r->batch, NULL));
-  PetscCall(PetscOptionsInt("-seed", "Run seed: every random number is a function of it and the input index", NULL, seed, &seed, NULL));
+  PetscCall(DpsOptionsInt("-samples", "Posterior draws per input", NULL, r->S, &r->S, NULL));
+  PetscCall(DpsOptionsInt("-batch", "Inputs per batch on each rank", NULL, r->batch, &r->batch, NULL));
+  PetscCall(DpsOptionsInt("-seed", "Run seed: every random number is a function of it and the input index", NULL, seed, &seed, NULL));
   PetscCall(PetscOptionsBool("-progress", "Print inputs done, rate and ETA (at most once a second)", NULL, r->progress, &r->progress, NULL));
   PetscCall(PetscOptionsString("-checkpoint", "Checkpoint file: written every -checkpoint_every steps, and on SIGTERM or SIGUSR1, after which the run exits with status 75 (continue it with -restart)", NULL, r->checkpoint, r->checkpoint, sizeof(r->checkpoint), &hasck));
-  PetscCall(PetscOptionsInt("-checkpoint_every", "Reverse steps between checkpoints (0: only on a signal and at the end)", NULL, r->every, &r->every, NULL));
+  PetscCall(DpsOptionsInt("-checkpoint_every", "Reverse steps between checkpoints (0: only on a signal and at the end)", NULL, r->every, &r->every, NULL));
   PetscCall(PetscOptionsReal("-checkpoint_interval", "Seconds between checkpoints (0: none by time)", NULL, r->interval, &r->interval, NULL));
   PetscCall(PetscOptionsIntArray("-input_part", "p,n: only part p (0..n-1) of the input's inputs, for job arrays; the parts' outputs join (slurm/merge.py) into the output of one run", NULL, r->part, &npart, &haspart));
   PetscCall(PetscOptionsBool("-restart", "Continue from -checkpoint: bit-identical to an uninterrupted run, with any number of ranks or batch size", NULL, r->restart, &r->restart, NULL));
@@ -437,6 +437,32 @@ static PetscBool DpsRunHasWork(const DpsWork *w, PetscBool finished)
   return PETSC_FALSE;
 }
 
+/* A write into <output>.partial or the checkpoint failed (a full disk, an I/O error): the partial output is
+   removed, unless a checkpoint that a restart would continue from calls some of its rows done */
+static PetscErrorCode DpsRunAbandonOutput(DpsRun r, DpsWork *w)
+{
+  PetscFunctionBegin;
+  if (r->ck) {
+    const char *ck;
+    char        prev[PETSC_MAX_PATH_LEN + 8];
+    PetscCall(DpsCheckpointGetPath(r->ck, &ck));
+    PetscCall(PetscSNPrintf(prev, sizeof(prev), "%s.prev", ck));
+    if (!access(ck, F_OK) || !access(prev, F_OK)) PetscFunctionReturn(0);
+  }
+  PetscCall(DpsOutputAbort(&w->out));
+  PetscFunctionReturn(0);
+}
+
+/* call, and on failure DpsRunAbandonOutput before the error goes up */
+#define DpsRunCallOnOutput(r, w, call) \
+  do { \
+    PetscErrorCode ierr_ = (call); \
+    if (ierr_) { \
+      (void)DpsRunAbandonOutput(r, w); \
+      PetscCall(ierr_); \
+    } \
+  } while (0)
+
 static PetscErrorCode DpsRunWriteCheckpoint(DpsRun r, DpsWork *w)
 {
   const PetscInt S = r->S, d = w->d, q = w->q;
@@ -560,7 +586,7 @@ static PetscErrorCode DpsRunResume(DpsRun r, DpsWork *w)
     PetscCall(PetscPrintf(r->comm, "dpsolve warning: %s; the %" PetscInt_FMT " inputs it should hold are computed again\n", why, lost));
     PetscCall(DpsOutputCreate(r->comm, r->output, w->N, r->S, w->d, w->m, w->has_x0, &w->out));
     PetscCall(DpsOutputGetFile(w->out, &file));
-    PetscCall(DpsRunWriteAttributes(r, file, w->run_id));
+    DpsRunCallOnOutput(r, w, DpsRunWriteAttributes(r, file, w->run_id));
   } else if (lost) PetscCall(PetscPrintf(r->comm, "dpsolve warning: %" PetscInt_FMT " inputs the checkpoint calls done are not marked done in %s.partial; they are computed again\n", lost, r->output));
   w->ndone0 = w->ndone = resumed[0];
   PetscCall(PetscPrintf(r->comm, "restart from %s: %" PetscInt_FMT " of %" PetscInt_FMT " inputs done, %" PetscInt_FMT " in flight\n", r->checkpoint, resumed[0], w->N, resumed[1]));
@@ -599,6 +625,7 @@ static PetscErrorCode DpsRunSetUp(DpsRun r, DpsWork *w, PetscBool *stopped)
     PetscCheck(!any, PETSC_COMM_SELF, any, "another rank failed to read its inputs of %s; nothing was written", r->input);
   }
   PetscCall(PetscMalloc3(PetscMax(w->nlocal, 1), &w->index, PetscMax(w->nlocal, 1), &w->progress, PetscMax(w->nlocal, 1), &w->row));
+  PetscCall(DpsDatasetCheckDraws(r->data, r->S, r->batch, w->q)); /* the products below fit PetscInt */
   PetscCall(PetscMalloc2(PetscMax(r->batch * r->S * w->d, 1), &w->x, PetscMax(r->batch * r->S * w->q, 1), &w->st));
   PetscCall(DpsDatasetGetFirstInput(r->data, &first));
   for (PetscInt i = 0; i < w->nlocal; i++) {
@@ -633,10 +660,10 @@ static PetscErrorCode DpsRunSetUp(DpsRun r, DpsWork *w, PetscBool *stopped)
     PetscCall(DpsRunNewId(r->comm, &w->run_id));
     PetscCall(DpsOutputCreate(r->comm, r->output, w->N, r->S, w->d, w->m, w->has_x0, &w->out));
     PetscCall(DpsOutputGetFile(w->out, &file));
-    PetscCall(DpsRunWriteAttributes(r, file, w->run_id));
+    DpsRunCallOnOutput(r, w, DpsRunWriteAttributes(r, file, w->run_id));
   }
   /* the file's structure is on disk before any row: a crash leaves a .partial that a restart can open */
-  PetscCall(DpsOutputFlush(w->out));
+  DpsRunCallOnOutput(r, w, DpsOutputFlush(w->out));
   PetscCall(PetscTime(&w->t0));
   w->tck    = w->t0;
   w->tprint = -1.0;
@@ -709,7 +736,7 @@ static PetscErrorCode DpsRunTick(DpsRun r, DpsWork *w, PetscBool *more)
   w->tick++;
   *more = (PetscBool)agree.has_work;
   if (!agree.has_work) PetscFunctionReturn(0);
-  if (r->ck && (agree.signal || agree.checkpoint || (r->every && w->tick % r->every == 0))) PetscCall(DpsRunWriteCheckpoint(r, w));
+  if (r->ck && (agree.signal || agree.checkpoint || (r->every && w->tick % r->every == 0))) DpsRunCallOnOutput(r, w, DpsRunWriteCheckpoint(r, w));
   if (agree.signal) {
     r->status = DPS_EXIT_CHECKPOINTED;
     *more     = PETSC_FALSE;
@@ -735,9 +762,9 @@ static PetscErrorCode DpsRunFinish(DpsRun r, DpsWork *w)
     PetscFunctionReturn(0);
   }
   /* a last checkpoint with every input done: a crash while the output is finished costs no recomputation */
-  if (r->ck) PetscCall(DpsRunWriteCheckpoint(r, w));
-  PetscCall(DpsRunWriteCounts(r, file, total));
-  PetscCall(DpsOutputSetComplete(w->out));
+  if (r->ck) DpsRunCallOnOutput(r, w, DpsRunWriteCheckpoint(r, w));
+  DpsRunCallOnOutput(r, w, DpsRunWriteCounts(r, file, total));
+  DpsRunCallOnOutput(r, w, DpsOutputSetComplete(w->out));
   DpsKillPoint("output-complete");
   PetscCall(DpsOutputFinish(&w->out));
   DpsKillPoint("output-done");

@@ -124,7 +124,7 @@ static PetscErrorCode DpsSamplerSetFromOptions_CADPS(DpsSampler s, PetscOptionIt
   PetscOptionsHeadBegin(PetscOptionsObject, "CA-DPS (methods.md section 4)");
   PetscCall(PetscOptionsEnum("-cadps_variant", "paper: covariance-aware likelihood; released: the authors' code", NULL, DpsCADPSVariants, (PetscEnum)ca->variant, (PetscEnum *)&ca->variant, NULL));
   if (ca->variant == DPS_CADPS_PAPER) {
-    PetscCall(PetscOptionsInt("-cadps_probes", "K: Rademacher probes of the finite-difference diagonal", NULL, ca->probes, &ca->probes, NULL));
+    PetscCall(DpsOptionsInt("-cadps_probes", "K: Rademacher probes of the finite-difference diagonal", NULL, ca->probes, &ca->probes, NULL));
     PetscCall(PetscOptionsReal("-cadps_fd_step", "h: finite-difference step, relative to max(1, rms(x_t))", NULL, ca->h, &ca->h, NULL));
     PetscCall(PetscOptionsReal("-cadps_floor", "Lower bound of 1 - sqrt(1 - abar) d_t", NULL, ca->floor, &ca->floor, NULL));
   } else {

@@ -173,7 +173,7 @@ static PetscErrorCode DpsSamplerSetFromOptions_CDPS(DpsSampler s, PetscOptionIte
 
   PetscFunctionBegin;
   PetscOptionsHeadBegin(PetscOptionsObject, "C-DPS (methods.md section 3)");
-  PetscCall(PetscOptionsInt("-cdps_solves", "CG solves per step: 1 (Lambda x = rhs + z) or 2 (mean, then noise)", NULL, c->solves, &c->solves, NULL));
+  PetscCall(DpsOptionsInt("-cdps_solves", "CG solves per step: 1 (Lambda x = rhs + z) or 2 (mean, then noise)", NULL, c->solves, &c->solves, NULL));
   PetscCall(PetscOptionsEnum("-cdps_coupling", "Noise of the measurement chain", NULL, DpsCDPSCouplings, (PetscEnum)c->coupling, (PetscEnum *)&c->coupling, NULL));
   PetscCall(PetscOptionsEnum("-cdps_prior", "Prior factor: the learned reverse kernel, or the seed's forward kernel (ablation)", NULL, DpsCDPSPriors, (PetscEnum)c->prior, (PetscEnum *)&c->prior, NULL));
   PetscOptionsHeadEnd();

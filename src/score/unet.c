@@ -187,7 +187,7 @@ static PetscErrorCode DpsUnetReadParameters(hid_t file, const char fname[], cons
       if (!isfinite(data[k])) {
         char value[32]; /* C's "nan", "-inf": PETSc's %g would append a '.' */
         snprintf(value, sizeof(value), "%g", (double)data[k]);
-        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FP, "%s: parameter %s holds %s at entry %zu: every weight must be finite", fname, path, value, k);
+        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: parameter %s holds %s at entry %zu: every weight must be finite", fname, path, value, k);
       }
   }
   PetscCall(PetscMemzero(&unexpected, sizeof(unexpected)));
@@ -344,7 +344,7 @@ static PetscErrorCode DpsScoreSetFromOptions_UNet(DpsScore s, PetscOptionItems *
   PetscOptionsHeadBegin(PetscOptionsObject, "UNet score (guided-diffusion)");
   PetscCall(PetscOptionsString("-score_unet_weights", "HDF5 weights file (tools/convert_checkpoint.py); default: the input file's /prior", "DpsScoreUNetSetWeights", weights, weights, sizeof(weights), &set));
   PetscCall(PetscOptionsBool("-score_unet_tf32", "CUDA backend: let cuBLAS use TF32 tensor cores (faster, about 1e-3 relative error)", "", u->tf32, &u->tf32, NULL));
-  PetscCall(PetscOptionsBoundedInt("-score_unet_device_images", "CUDA backend: images per device pass at most (0: as many as fit in 85% of the free memory)", "", u->device_images, &u->device_images, NULL, 0));
+  PetscCall(DpsOptionsBoundedInt("-score_unet_device_images", "CUDA backend: images per device pass at most (0: as many as fit in 85% of the free memory)", "", u->device_images, &u->device_images, NULL, 0));
   PetscOptionsHeadEnd();
   if (set && strcmp(weights, u->source)) PetscCall(DpsScoreUNetSetWeights(s, weights));
   PetscFunctionReturn(0);
