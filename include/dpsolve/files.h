@@ -1,15 +1,15 @@
 /* File safety: what every verb checks before it reads or writes anything, so that no run ever loses a file
-   (docs/running-on-slurm.md, "Files"), and the helpers that make a write durable. */
+   (docs/running-on-slurm.md, "Files and refusals"), and the helpers that make a write durable. */
 #ifndef DPSOLVE_FILES_H
 #define DPSOLVE_FILES_H
 
 #include <petscsys.h>
 
-/* A file a verb uses, by the option that names it: e.g. {"-checkpoint", "ck.h5.tmp", "its temporary file"} */
+/* A file a verb uses, by the option that names it: e.g. {"-checkpoint", "ck.h5.tmp", "temporary file"} */
 typedef struct {
   const char *option; /* "-input", "-output", ... */
   const char *path;
-  const char *what;   /* NULL, or what the path is to the option: "its temporary file" */
+  const char *what;   /* NULL, or what the path is to the option: "temporary file" */
 } DpsFileUse;
 
 /* Collective. Fails (PETSC_ERR_ARG_IDN), naming both options and the file, when two of the n uses are the same file: the same
@@ -29,8 +29,10 @@ PETSC_EXTERN PetscErrorCode DpsCheckWritableDirectory(MPI_Comm, const char[], co
 /* fsync of a file and, with PETSC_TRUE, of the directory that holds it, by path: what makes a rename durable */
 PETSC_EXTERN PetscErrorCode DpsSyncPath(const char[], PetscBool);
 
-/* Test aid: DPSOLVE_KILL_AT=name[:count] kills this process (SIGKILL) the count-th time (default 1) it reaches
-   the named point, to test restarts from every phase of a checkpoint or output write. A no-op otherwise. */
+/* Test aid: DPSOLVE_KILL_AT=name[:count[:TERM|USR1]] kills this process (SIGKILL) the count-th time (default 1)
+   it reaches the named point, to test restarts from every phase of a checkpoint or output write; with TERM or
+   USR1 it sends itself that signal instead, to test the answer to a signal at that point (before MPI starts:
+   "main"; while the run is set up: "setup"). A no-op otherwise. */
 PETSC_EXTERN void DpsKillPoint(const char[]);
 
 #endif

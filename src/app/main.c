@@ -113,6 +113,7 @@ int main(int argc, char **argv)
   }
   /* a run answers SIGTERM and SIGUSR1 from its first instant: a scheduler may send them while MPI starts */
   if (verb && !strcmp(verb, "run")) DpsRunInstallSignalHandlers();
+  DpsKillPoint("main");
   /* Open MPI's own MPI-IO (ompio) sets up a shared file pointer with every file it opens. Its "sm" component keys
      a POSIX semaphore in /dev/shm on the file's base name alone: a rank killed while it holds it (kill -9, a job
      preempted mid-checkpoint) leaves it taken, and every later open of a file of that name on the node hangs;

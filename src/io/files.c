@@ -12,7 +12,7 @@
 
 void DpsKillPoint(const char name[])
 {
-  static int  parsed = 0;
+  static int  parsed = 0, sig = SIGKILL;
   static char target[64];
   static long count = 1, seen = 0;
 
@@ -25,14 +25,19 @@ void DpsKillPoint(const char name[])
       if (len >= sizeof(target)) len = sizeof(target) - 1;
       memcpy(target, env, len);
       target[len] = '\0';
-      if (colon) count = atol(colon + 1);
+      if (colon) {
+        const char *colon2 = strchr(colon + 1, ':');
+        count              = atol(colon + 1);
+        if (colon2 && !strcmp(colon2 + 1, "TERM")) sig = SIGTERM;
+        else if (colon2 && !strcmp(colon2 + 1, "USR1")) sig = SIGUSR1;
+      }
     }
   }
   if (!target[0] || strcmp(name, target)) return;
   if (++seen == count) {
-    fprintf(stderr, "dpsolve: DPSOLVE_KILL_AT=%s:%ld reached: killing process %d\n", target, count, (int)getpid());
+    fprintf(stderr, "dpsolve: DPSOLVE_KILL_AT=%s:%ld reached: %s process %d\n", target, count, sig == SIGKILL ? "killing" : sig == SIGTERM ? "sending SIGTERM to" : "sending SIGUSR1 to", (int)getpid());
     fflush(stderr);
-    kill(getpid(), SIGKILL);
+    kill(getpid(), sig);
   }
 }
 
@@ -101,11 +106,11 @@ static PetscBool DpsFileSame(const DpsFileId *a, const DpsFileId *b)
   return (PetscBool)(a->resolved[0] && !strcmp(a->resolved, b->resolved));
 }
 
-/* "-checkpoint ck.h5 (its temporary file ck.h5.tmp)" */
+/* "-checkpoint ck.h5", or "-checkpoint's temporary file ck.h5.tmp" */
 static PetscErrorCode DpsFileUseName(const DpsFileUse *u, char name[], size_t len)
 {
   PetscFunctionBegin;
-  if (u->what) PetscCall(PetscSNPrintf(name, len, "%s (%s %s)", u->option, u->what, u->path));
+  if (u->what) PetscCall(PetscSNPrintf(name, len, "%s's %s %s", u->option, u->what, u->path));
   else PetscCall(PetscSNPrintf(name, len, "%s %s", u->option, u->path));
   PetscFunctionReturn(0);
 }

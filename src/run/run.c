@@ -90,19 +90,19 @@ static PetscErrorCode DpsRunCheckFiles(DpsRun r, PetscBool hasck)
       {"-input",              r->input,      NULL                   },
       {"-score_unet_weights", weights.value, NULL                   },
       {"-output",             r->output,     NULL                   },
-      {"-output",             partial,       "its partial file"     },
+      {"-output",             partial,       "partial file"     },
       {"-checkpoint",         r->checkpoint, NULL                   },
-      {"-checkpoint",         hasck ? tmp : "", "its temporary file"},
-      {"-checkpoint",         hasck ? prev : "", "its previous copy"},
+      {"-checkpoint",         hasck ? tmp : "", "temporary file"},
+      {"-checkpoint",         hasck ? prev : "", "previous copy"},
     };
     PetscCall(DpsFilesCheckDistinct(r->comm, sizeof(use) / sizeof(use[0]), use));
   }
   if (hasck) {
     PetscBool exists;
+    PetscCall(DpsCheckOutputPath(r->comm, "checkpoint", r->checkpoint, PETSC_TRUE)); /* not a directory, and writable */
     PetscCall(DpsCheckpointCreate(r->comm, r->checkpoint, &r->ck));
     PetscCall(DpsCheckpointExists(r->ck, &exists));
     PetscCheck(!exists || r->restart || r->force, r->comm, DPS_ERR_CANT_CREATE, "checkpoint %s exists: continue that run with -restart, or pass -force to start afresh (the checkpoint is then removed)", r->checkpoint);
-    PetscCall(DpsCheckOutputPath(r->comm, "checkpoint", r->checkpoint, PETSC_TRUE)); /* not a directory, and writable */
     if (r->restart) {
       PetscCall(DpsOutputPeek(r->comm, r->output, &complete, &out_id));
       if (exists && complete) {
@@ -186,7 +186,7 @@ PetscErrorCode DpsRunSetFromOptions(DpsRun r)
   PetscCall(PetscOptionsReal("-checkpoint_interval", "Seconds between checkpoints (0: none by time)", NULL, r->interval, &r->interval, NULL));
   PetscCall(PetscOptionsIntArray("-input_part", "p,n: only part p (0..n-1) of the input's inputs, for job arrays; the parts' outputs join (slurm/merge.py) into the output of one run", NULL, r->part, &npart, &haspart));
   PetscCall(PetscOptionsBool("-restart", "Continue from -checkpoint: bit-identical to an uninterrupted run, with any number of ranks or batch size", NULL, r->restart, &r->restart, NULL));
-  /* listed for -help; DpsRunInsertIncludes has already expanded them */
+  /* listed for -help; DpsOptionsInsertIncludes has already expanded them */
   PetscCall(PetscOptionsString("-include", "YAML files of options (configs/...) to add, unless already set; used by job files", NULL, include, include, sizeof(include), NULL));
   PetscCall(PetscOptionsString("-include_path", "Colon-separated directories in which -include looks for relative names", NULL, includepath, includepath, sizeof(includepath), NULL));
   PetscOptionsEnd();
@@ -222,6 +222,7 @@ PetscErrorCode DpsRunSetFromOptions(DpsRun r)
   PetscCall(DpsSamplerSetNumDraws(r->sampler, r->S));
   PetscCall(DpsSamplerSetFromOptions(r->sampler));
   PetscCall(DpsSamplerSetUp(r->sampler));
+  DpsKillPoint("setup");
   PetscCall(DpsRunCheckFinished(r));
   PetscFunctionReturn(0);
 }

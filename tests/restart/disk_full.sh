@@ -17,7 +17,10 @@ sha256sum out.h5 ck.h5 ck.h5.prev in.h5 >before.sum
 full() { # full CASE NP FILE BYTES args...: the run fails on a full disk for FILE, nothing is left or changed
   local case=$1 np=$2 file=$3 bytes=$4
   shift 4
-  DPS_ENOSPC_PATH=$file DPS_ENOSPC_AFTER=$bytes LD_PRELOAD=$LIB dps_fails "$np" "$case.log" "$@"
+  local rc
+  rc=$(DPS_ENOSPC_PATH=$file DPS_ENOSPC_AFTER=$bytes LD_PRELOAD=$LIB rc_of "$np" "$case.log" "$@")
+  # EX_IOERR (docs/running-on-slurm.md, exit statuses), never 75: a requeue would fail again
+  [ "$rc" = 74 ] || { cat "$case.log" >&2; fail "$case: exit status $rc, expected 74 (an I/O error)"; }
   expect_error "$case.log"
   expect_in "$case.log" "$file" "No space left on device"
   sha256sum -c --quiet before.sum || fail "$case: a run on a full disk changed the files above"
