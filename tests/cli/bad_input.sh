@@ -83,6 +83,23 @@ fails_cleanly evalmisspelt 1 eval -input in.h5 -output good.h5 -eval_direction 1
 expect_in evalmisspelt.log -eval_direction
 fails_cleanly simmisspelt 1 simulate -output new.h5 -inptus 3
 expect_in simmisspelt.log -inptus
+# job files: a YAML error names the file and the line, a key given twice is refused (PETSc would take the last
+# silently), binary garbage is not read as options; in the job file itself and in a piece it includes
+printf 'samples: 4\nsteps: 10\nsamples: 8\n' >dup.yaml
+printf 'samples: 4\n  steps: [10\n' >broken.yaml
+head -c 400 "$DPSOLVE" >binary.yaml
+printf 'include: [dup.yaml]\nseed: 1\n' >withdup.yaml
+fails_cleanly yamldup 1 run -input in.h5 -output out.h5 -options_file_yaml dup.yaml
+expect_in yamldup.log "dup.yaml: line 3: key 'samples' is given twice"
+fails_cleanly yamlbroken 2 run -input in.h5 -output out.h5 -options_file_yaml broken.yaml
+expect_in yamlbroken.log "broken.yaml: line 2, column" "not valid YAML"
+fails_cleanly yamlbinary 1 run -input in.h5 -output out.h5 -options_file_yaml binary.yaml
+expect_in yamlbinary.log "binary.yaml: line 1" "not valid YAML"
+fails_cleanly yamlinclude 2 run -input in.h5 -output out.h5 -options_file_yaml withdup.yaml
+expect_in yamlinclude.log "-include dup.yaml" "key 'samples' is given twice"
+# simulate: an inpainting mask with nothing observed is refused, not written
+fails_cleanly simallmissing 1 simulate -output new.h5 -simulate_operator inpaint -inpaint_missing 1
+expect_in simallmissing.log "-inpaint_missing 1" "nothing observed"
 
 # (e) an existing output is kept without -force; with -force it is replaced
 cp good.h5 out.h5

@@ -88,9 +88,10 @@ expect_in() { # expect_in [-i] LOG string...
   done
 }
 
-# the log holds an error message from the program's error handler (dpsolve's one line, or PETSc's with -dps_traceback)
+# the log holds an error message from the program: dpsolve's one line (without a rank when it comes before MPI starts, as
+# for a job file that is not valid YAML), or PETSc's with -dps_traceback
 expect_error() { # expect_error LOG
-  if ! grep -qE -- '^dpsolve error \(rank [0-9]+\): |PETSC ERROR: ' "$1"; then
+  if ! grep -qE -- '^dpsolve error( \(rank [0-9]+\))?: |PETSC ERROR: ' "$1"; then
     cat "$1" >&2
     fail "the output above ($1) has no error message"
   fi
