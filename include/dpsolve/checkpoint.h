@@ -1,4 +1,4 @@
-/* DpsCheckpoint: the restart file of a run (docs/running-on-slurm.md, "Checkpoints").
+/* DpsCheckpoint: the restart file of a run (docs/running-on-slurm.md, "Checkpoints and restarts").
 
    Until a run ends, its checkpoint is the source of truth (design.md, "Files"). It holds, for every input,
    its progress: -1 not started; 0 done (its rows of <output>.partial are final: they were flushed before the

@@ -26,8 +26,8 @@ PETSC_EXTERN PetscErrorCode DpsInitializePackage(void);
    created or replaced (it exists, it is a directory, its directory is not writable). */
 #define DPS_ERR_CANT_CREATE 200
 
-/* The exit statuses of the dpsolve command (sysexits.h; docs/running-on-slurm.md, "Exit statuses"): every error
-   maps to one of them by its code (src/app/main.c), so that a scheduler can tell "requeue me" (75, only after a
+/* The exit statuses of the dpsolve command (sysexits.h; docs/running-on-slurm.md, "Signals and the exit
+   status"): every error maps to one of them by its code (src/app/main.c), so that a scheduler can tell "requeue me" (75, only after a
    checkpointed stop) from errors that would fail again. */
 #define DPS_EXIT_USAGE        64 /* EX_USAGE: options wrong, missing, out of range, incompatible; files aliased */
 #define DPS_EXIT_DATA         65 /* EX_DATAERR: an input file holds malformed, inconsistent or non-finite data */

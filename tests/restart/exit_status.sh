@@ -1,6 +1,6 @@
 #!/bin/bash
-# restart_exit_status: every failure exits with one of the documented statuses (docs/running-on-slurm.md, "Exit
-# statuses"), and 75, the status that makes slurm/lib.sh requeue a job, only for a run stopped by a signal after a
+# restart_exit_status: every failure exits with one of the documented statuses (docs/running-on-slurm.md, "Signals and
+# the exit status"), and 75, the status that makes slurm/lib.sh requeue a job, only for a run stopped by a signal after a
 # checkpoint or before it wrote anything. A signal at any moment of the set-up, even before MPI starts, is
 # answered: the run stops with 75 and nothing written, and the requeued command (-restart, no checkpoint yet)
 # starts afresh and gives the bits of an uninterrupted run. Before (issue 9): a refused restart exited 75 (PETSc's
