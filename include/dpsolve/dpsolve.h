@@ -27,8 +27,8 @@ PETSC_EXTERN PetscErrorCode DpsInitializePackage(void);
 #define DPS_ERR_CANT_CREATE 200
 
 /* The exit statuses of the dpsolve command (sysexits.h; docs/running-on-slurm.md, "Signals and the exit
-   status"): every error maps to one of them by its code (src/app/main.c), so that a scheduler can tell "requeue me" (75, only after a
-   checkpointed stop) from errors that would fail again. */
+   status"): every error maps to one of them by its code (src/app/main.c), so that a scheduler can tell
+   "requeue me" (75, only after a checkpointed stop) from errors that would fail again. */
 #define DPS_EXIT_USAGE        64 /* EX_USAGE: options wrong, missing, out of range, incompatible; files aliased */
 #define DPS_EXIT_DATA         65 /* EX_DATAERR: an input file holds malformed, inconsistent or non-finite data */
 #define DPS_EXIT_NO_INPUT     66 /* EX_NOINPUT: an input file is missing or unreadable */
