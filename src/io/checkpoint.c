@@ -554,6 +554,12 @@ PetscErrorCode DpsCheckpointLoad(DpsCheckpoint ck, PetscInt lo, PetscInt hi, Pet
   PetscCall(PetscMalloc1(PetscMax(*nflight, 1), flight));
   for (PetscInt k = k0; k < k1; k++) (*flight)[k - k0] = (PetscInt)index[k];
   PetscCall(PetscFree(index));
+  {
+    /* a restart on fewer ranks than the run that wrote the checkpoint may take over more inputs in flight than
+       one rank ever held: the sizes must still fit PetscInt */
+    PetscInt sd, sq, nx, nq;
+    PetscCheck(!__builtin_mul_overflow(ck->S, ck->d, &sd) && !__builtin_mul_overflow(ck->S, PetscMax(ck->q, 1), &sq) && !__builtin_mul_overflow(*nflight, sd, &nx) && !__builtin_mul_overflow(*nflight, sq, &nq), PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "%s: this rank would take over %" PetscInt_FMT " inputs in flight of %" PetscInt_FMT " draws of %" PetscInt_FMT " values (%.3g GiB): more than PetscInt indexes; restart on more ranks", good, *nflight, ck->S, ck->d, (double)*nflight * ck->S * (ck->d + ck->q) * sizeof(PetscReal) / 1073741824.0);
+  }
   PetscCall(PetscMalloc1(PetscMax(*nflight * ck->S * ck->d, 1), x));
   if (F) PetscCall(DpsH5ReadRows(file, good, "/flight/x", k0, *nflight, ck->S * ck->d, *x));
   PetscCall(PetscMalloc1(PetscMax(*nflight * ck->S * ck->q, 1), state));
