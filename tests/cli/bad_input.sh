@@ -36,21 +36,7 @@ broken("ynan4.h5", nan_at(4))
 broken("ynan5.h5", nan_at(5))
 EOF
 
-# snapshot of every file here (name and sha256): a failed command must leave it exactly as it was, with no new
-# file (no output, no .partial)
-snapshot() { find . -maxdepth 1 -type f -name '*.h5*' -print0 | sort -z | xargs -0 sha256sum; }
-unchanged() { # unchanged CASE: compare with the snapshot taken before the case
-  snapshot >after.sum
-  if ! diff before.sum after.sum >&2; then fail "$1: the files changed (above: < before, > after)"; fi
-}
-fails_cleanly() { # fails_cleanly CASE NP verb options...: fails non-zero with an error message, files untouched
-  local case=$1 np=$2
-  shift 2
-  snapshot >before.sum
-  dps_fails "$np" "$case.log" "$@"
-  expect_error "$case.log"
-  unchanged "$case"
-}
+# snapshot, unchanged and fails_cleanly (lib.sh): a failed command must leave every file exactly as it was
 
 # (a) missing datasets
 fails_cleanly noyx0 1 run -input noyx0.h5 -output out.h5 "${QUICK[@]}"

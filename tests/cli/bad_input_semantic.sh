@@ -46,19 +46,6 @@ broken("in.h5", "ptype.h5", prior_type("gmmm"))
 broken("inmask.h5", "zeromask.h5", zero_mask)
 PY
 
-snapshot() { find . -maxdepth 1 -type f -name '*.h5*' -print0 | sort -z | xargs -0 sha256sum; }
-unchanged() { # unchanged CASE: compare with the snapshot taken before the case
-  snapshot >after.sum
-  if ! diff before.sum after.sum >&2; then fail "$1: the files changed (above: < before, > after)"; fi
-}
-fails_cleanly() { # fails_cleanly CASE NP verb options...: fails non-zero with an error message, files untouched
-  local case=$1 np=$2
-  shift 2
-  snapshot >before.sum
-  dps_fails "$np" "$case.log" "$@"
-  expect_error "$case.log"
-  unchanged "$case"
-}
 
 # an inpainting mask that observes nothing: y carries no information
 fails_cleanly zeromask 1 run -input zeromask.h5 -output out.h5 "${QUICK[@]}"

@@ -35,7 +35,6 @@ def nom(f):
 broken("m0.h5", nom)
 PY
 
-snapshot() { find . -maxdepth 1 -type f -name '*.h5*' -print0 | sort -z | xargs -0 sha256sum; }
 refused() { # refused CASE INPUT strings...: fails with an error holding every string; no file changes or appears
   local case=$1 input=$2
   shift 2

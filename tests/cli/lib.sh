@@ -119,3 +119,27 @@ differ_datasets() { # differ_datasets A.h5 B.h5 dataset: h5diff must find differ
     fail "expected $1 and $2 to differ in $3 (h5diff exit $rc, 1 expected)"
   fi
 }
+
+# every HDF5 file here (and its .partial or other suffixes): kind, name, size and time, then content. A failed
+# command must leave this exactly as it was, with no file more or less.
+snapshot() {
+  find . -maxdepth 1 -name '*.h5*' -printf '%y %p %s %T@\n' | sort
+  find . -maxdepth 1 -type f -name '*.h5*' -print0 | sort -z | xargs -0 -r sha256sum
+}
+unchanged() { # unchanged CASE: compare with the snapshot taken before the case
+  snapshot >after.sum
+  if ! diff before.sum after.sum >&2; then fail "$1: the files changed (above: < before, > after)"; fi
+}
+# fails_cleanly CASE NP verb options...: fails with an error message and a status below 128 (an error, not a
+# crash by a signal), every file untouched
+fails_cleanly() {
+  local case=$1 np=$2 rc=0
+  shift 2
+  snapshot >before.sum
+  launch "$np" "$@" >"$case.log" 2>&1 || rc=$?
+  hung "$rc" "$np" "$@"
+  [ "$rc" -ne 0 ] || { cat "$case.log" >&2; fail "$case: dpsolve $* (on $np ranks) succeeded, expected a failure"; }
+  [ "$rc" -lt 128 ] || { cat "$case.log" >&2; fail "$case: dpsolve $* died with exit $rc (a signal), not an error"; }
+  expect_error "$case.log"
+  unchanged "$case"
+}
