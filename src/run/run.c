@@ -87,13 +87,13 @@ static PetscErrorCode DpsRunCheckFiles(DpsRun r, PetscBool hasck)
   PetscCall(PetscSNPrintf(prev, sizeof(prev), "%s.prev", r->checkpoint));
   {
     const DpsFileUse use[] = {
-      {"-input",              r->input,      NULL                   },
-      {"-score_unet_weights", weights.value, NULL                   },
-      {"-output",             r->output,     NULL                   },
-      {"-output",             partial,       "partial file"     },
-      {"-checkpoint",         r->checkpoint, NULL                   },
-      {"-checkpoint",         hasck ? tmp : "", "temporary file"},
-      {"-checkpoint",         hasck ? prev : "", "previous copy"},
+      {"-input",              r->input,          NULL            },
+      {"-score_unet_weights", weights.value,     NULL            },
+      {"-output",             r->output,         NULL            },
+      {"-output",             partial,           "partial file"  },
+      {"-checkpoint",         r->checkpoint,     NULL            },
+      {"-checkpoint",         hasck ? tmp : "",  "temporary file"},
+      {"-checkpoint",         hasck ? prev : "", "previous copy" },
     };
     PetscCall(DpsFilesCheckDistinct(r->comm, sizeof(use) / sizeof(use[0]), use));
   }
@@ -145,14 +145,17 @@ static PetscErrorCode DpsRunCheckFinished(DpsRun r)
     char     input[PETSC_MAX_PATH_LEN], sampler[64];
     PetscInt v[3], n, want[3] = {(PetscInt)r->seed, r->S, steps};
     const char *name[3] = {"seed", "samples", "steps"};
-    PetscCall(DpsH5Open(PETSC_COMM_SELF, r->output, PETSC_FALSE, &f));
+    /* rank 0 alone: whatever fails here makes the answer "another run", never an error the others wait for */
     PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-    if (DpsH5ReadStringAttribute(f, r->output, "/", "input", input, sizeof(input)) || strcmp(input, r->input)) same = 0;
-    if (DpsH5ReadStringAttribute(f, r->output, "/", "sampler", sampler, sizeof(sampler)) || strcmp(sampler, type)) same = 0;
-    for (int k = 0; k < 3; k++)
-      if (DpsH5ReadIntArrayAttribute(f, r->output, "/", name[k], 1, &n, &v[k]) || n != 1 || v[k] != want[k]) same = 0;
+    if (DpsH5Open(PETSC_COMM_SELF, r->output, PETSC_FALSE, &f)) same = 0;
+    else {
+      if (DpsH5ReadStringAttribute(f, r->output, "/", "input", input, sizeof(input)) || strcmp(input, r->input)) same = 0;
+      if (DpsH5ReadStringAttribute(f, r->output, "/", "sampler", sampler, sizeof(sampler)) || strcmp(sampler, type)) same = 0;
+      for (int k = 0; k < 3; k++)
+        if (DpsH5ReadIntArrayAttribute(f, r->output, "/", name[k], 1, &n, &v[k]) || n != 1 || v[k] != want[k]) same = 0;
+      (void)DpsH5Close(&f);
+    }
     PetscCall(PetscPopErrorHandler());
-    PetscCall(DpsH5Close(&f));
   }
   PetscCallMPI(MPI_Bcast(&same, 1, MPI_INT, 0, r->comm));
   if (!same && r->force) {
@@ -220,6 +223,12 @@ PetscErrorCode DpsRunSetFromOptions(DpsRun r)
   PetscCall(DpsSamplerSetOperator(r->sampler, r->op, sigma_y));
   PetscCall(DpsSamplerSetSeed(r->sampler, r->seed));
   PetscCall(DpsSamplerSetNumDraws(r->sampler, r->S));
+  {
+    PetscBool has;
+    PetscReal range[2];
+    PetscCall(DpsDatasetGetDataRange(r->data, &has, range));
+    if (has) PetscCall(DpsSamplerSetDataRange(r->sampler, range[0], range[1]));
+  }
   PetscCall(DpsSamplerSetFromOptions(r->sampler));
   PetscCall(DpsSamplerSetUp(r->sampler));
   DpsKillPoint("setup");
@@ -241,14 +250,16 @@ static PetscErrorCode DpsRunGetCounts(DpsRun r, const PetscInt64 base[], PetscIn
   local[DPS_COUNT_SOLVES]        = st.solves;
   local[DPS_COUNT_CG_ITERATIONS] = st.cg_iterations;
   local[DPS_COUNT_STEPS]         = st.steps;
+  local[DPS_COUNT_OUT_OF_RANGE]  = st.out_of_range;
   PetscCallMPI(MPI_Allreduce(local, total, DPS_NUM_COUNTS, MPIU_INT64, MPI_SUM, r->comm));
   for (int k = 0; k < DPS_NUM_COUNTS; k++) total[k] += base[k];
   PetscFunctionReturn(0);
 }
 
 /* the cost of a run, per sampler (methods.md sections 3-6): totals over every input and draw; draw_steps counts
-   (draw, step) pairs, so that count / draw_steps is the cost of one step of one draw */
-static const char *const DpsCountNames[] = {"score_evaluations", "score_jvps", "score_vjps", "cg_solves", "cg_iterations", "draw_steps"};
+   (draw, step) pairs, so that count / draw_steps is the cost of one step of one draw. draws_out_of_range: draws
+   that ended more than 100 widths outside the input's data_range (a sampler that diverged, docs/samplers.md) */
+static const char *const DpsCountNames[] = {"score_evaluations", "score_jvps", "score_vjps", "cg_solves", "cg_iterations", "draw_steps", "draws_out_of_range"};
 
 /* Everything known when the output is created is written then, with the counters at 0 and complete = 0:
    finishing the file later only rewrites values in place (DpsH5WriteInt64Attribute). */
@@ -281,6 +292,12 @@ static PetscErrorCode DpsRunWriteAttributes(DpsRun r, hid_t file, uint64_t run_i
   PetscCall(DpsH5WriteIntAttribute(file, "/", "steps", N));
   PetscCall(DpsH5WriteRealAttribute(file, "/", "sigma_y", sigma_y));
   PetscCall(DpsH5WriteIntArrayAttribute(file, "/", "data_shape", nshape, shape));
+  {
+    PetscBool has;
+    PetscReal range[2];
+    PetscCall(DpsDatasetGetDataRange(r->data, &has, range));
+    if (has) PetscCall(DpsH5WriteRealArrayAttribute(file, "/", "data_range", 2, range));
+  }
   PetscCall(DpsH5WriteStringAttribute(file, "/", "conventions", "sigma_y in data units (never doubled); samples [N, S, d]; draws depend only on (seed, input index)"));
   PetscCall(DpsH5WriteInt64Attribute(file, "/", "run_id", 1, &id));
   {
@@ -310,6 +327,7 @@ static PetscErrorCode DpsRunWriteCounts(DpsRun r, hid_t file, const PetscInt64 t
                         (long long)total[DPS_COUNT_SOLVES], (long long)total[DPS_COUNT_CG_ITERATIONS], (long long)total[DPS_COUNT_STEPS]));
   PetscCall(PetscPrintf(r->comm, "cost per step and draw: %.2f score evaluations, %.2f JVPs, %.2f VJPs, %.2f CG solves, %.2f CG iterations\n", total[DPS_COUNT_SCORE_EPS] * per, total[DPS_COUNT_SCORE_JVP] * per, total[DPS_COUNT_SCORE_VJP] * per, total[DPS_COUNT_SOLVES] * per,
                         total[DPS_COUNT_CG_ITERATIONS] * per));
+  if (total[DPS_COUNT_OUT_OF_RANGE]) PetscCall(PetscPrintf(r->comm, "dpsolve warning: %lld draws ended more than 100 range widths outside the data range (attribute draws_out_of_range): the sampler diverged on them\n", (long long)total[DPS_COUNT_OUT_OF_RANGE]));
   PetscFunctionReturn(0);
 }
 
