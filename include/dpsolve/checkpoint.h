@@ -25,7 +25,7 @@ typedef struct _n_DpsCheckpoint *DpsCheckpoint;
 #define DPS_PROGRESS_DONE        ((PetscInt64)0)
 
 /* run-wide counters carried across restarts, so that the output reports the work of the whole run */
-typedef enum { DPS_COUNT_SCORE_EPS, DPS_COUNT_SCORE_JVP, DPS_COUNT_SCORE_VJP, DPS_COUNT_SOLVES, DPS_COUNT_CG_ITERATIONS, DPS_COUNT_STEPS, DPS_NUM_COUNTS } DpsCount;
+typedef enum { DPS_COUNT_SCORE_EPS, DPS_COUNT_SCORE_JVP, DPS_COUNT_SCORE_VJP, DPS_COUNT_SOLVES, DPS_COUNT_CG_ITERATIONS, DPS_COUNT_STEPS, DPS_COUNT_OUT_OF_RANGE, DPS_NUM_COUNTS } DpsCount;
 
 PETSC_EXTERN PetscErrorCode DpsCheckpointCreate(MPI_Comm, const char[], DpsCheckpoint *);
 PETSC_EXTERN PetscErrorCode DpsCheckpointDestroy(DpsCheckpoint *);

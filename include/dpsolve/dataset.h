@@ -1,6 +1,7 @@
 /* DpsDataset: the input file of a run, and this rank's shard of it (design.md, "Files").
    Input: /y [N, m] measurements (optional when /x0 and an operator are given: then y is simulated with the run
-   seed), /x0 [N, d] ground truth (optional), /operator, /prior, root attributes sigma_y and data_shape. */
+   seed), /x0 [N, d] ground truth (optional), /operator, /prior, root attributes sigma_y and data_shape, and
+   optionally data_range = [lo, hi] (float64[2]; images: [-1, 1]), the range the data live in. */
 #ifndef DPSOLVE_DATASET_H
 #define DPSOLVE_DATASET_H
 
@@ -20,6 +21,8 @@ PETSC_EXTERN PetscErrorCode DpsDatasetGetSizes(DpsDataset, PetscInt *, PetscInt 
 PETSC_EXTERN PetscErrorCode DpsDatasetGetNoise(DpsDataset, PetscReal *);
 PETSC_EXTERN PetscErrorCode DpsDatasetHasGroundTruth(DpsDataset, PetscBool *);
 PETSC_EXTERN PetscErrorCode DpsDatasetGetShape(DpsDataset, PetscInt *, PetscInt[]);
+/* the attribute data_range: *has = PETSC_FALSE when the input declares none (range untouched) */
+PETSC_EXTERN PetscErrorCode DpsDatasetGetDataRange(DpsDataset, PetscBool *, PetscReal[]);
 PETSC_EXTERN PetscErrorCode DpsDatasetGetFilename(DpsDataset, const char **);
 /* Restricts the run to part p of n of the file's inputs (the same contiguous blocks as DpsShard), for job arrays:
    inputs keep their index in the file, so the parts of a data set are bit-identical to the rows of one run */

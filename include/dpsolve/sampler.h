@@ -26,6 +26,7 @@ typedef struct {
   PetscInt64 steps;         /* reverse steps taken, summed over rows */
   PetscInt64 solves;        /* KSP solves */
   PetscInt64 cg_iterations; /* CG iterations over all solves */
+  PetscInt64 out_of_range;  /* draws whose final values lie more than 100 range widths outside the data range */
 } DpsSamplerStats;
 
 PETSC_EXTERN PetscFunctionList DpsSamplerList;
@@ -45,9 +46,15 @@ PETSC_EXTERN PetscErrorCode DpsSamplerSetOperator(DpsSampler, DpsOperator, Petsc
 PETSC_EXTERN PetscErrorCode DpsSamplerSetSeed(DpsSampler, PetscInt64);
 PETSC_EXTERN PetscErrorCode DpsSamplerSetNumDraws(DpsSampler, PetscInt); /* S posterior draws per input */
 PETSC_EXTERN PetscErrorCode DpsSamplerGetStats(DpsSampler, DpsSamplerStats *);
+/* The data range [lo, hi] the input declares (attribute data_range; images: [-1, 1]). Where it is set, x0hat is
+   clipped to it (-clip_x0hat, default true; methods.md section 1, docs/samplers.md) and final draws more than
+   100 widths outside it are counted and reported. Without it nothing is clipped. */
+PETSC_EXTERN PetscErrorCode DpsSamplerSetDataRange(DpsSampler, PetscReal, PetscReal);
 
 /* Step by step, for drivers that checkpoint: Begin draws x_N [nin x S x d] and sets up the sampler's own chain
-   state; Step takes reverse step i -> i - 1 (i = N..1) in place. Sample = Begin + Step(N) .. Step(1). */
+   state; Step takes reverse step i -> i - 1 (i = N..1) in place. Sample = Begin + Step(N) .. Step(1).
+   Step fails (PETSC_ERR_FP), naming the sampler, the input, the draw and the step, when a value of x is not finite
+   afterwards: a diverged draw is never returned. */
 PETSC_EXTERN PetscErrorCode DpsSamplerBegin(DpsSampler, PetscInt, const PetscInt[], const PetscReal[], PetscReal[]);
 PETSC_EXTERN PetscErrorCode DpsSamplerStep(DpsSampler, PetscInt, PetscInt, const PetscInt[], const PetscReal[], PetscReal[]);
 /* What a restart needs beyond x: per row (input and draw) `size` doubles (0 for samplers without a chain of their

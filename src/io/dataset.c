@@ -12,6 +12,8 @@ struct _n_DpsDataset {
   PetscInt  nshape, shape[DPS_H5_MAX_RANK];
   PetscReal sigma_y;
   PetscBool has_y, has_x0;
+  PetscBool has_range; /* attribute data_range [lo, hi] */
+  PetscReal range[2];
   PetscInt  first;  /* the inputs of this run are [first, first + N) of the file's (DpsDatasetSetPart) */
   PetscInt  lo, hi; /* this rank's, counted from first */
 };
@@ -40,6 +42,36 @@ static PetscErrorCode DpsDatasetCheckRows(DpsDataset ds, const char dset[], Pets
 {
   PetscFunctionBegin;
   PetscCheck((PetscInt64)n * len <= PETSC_MAX_INT, ds->comm, PETSC_ERR_INT_OVERFLOW, "%s: %s: this rank's %" PetscInt_FMT " inputs x %s = %" PetscInt_FMT " are %lld values (%.3g GiB), more than the %" PetscInt_FMT " that this build's %d-bit PetscInt can index: run on more ranks", ds->filename, dset, n, symbol, len, (long long)n * len, 8.0 * n * len / 1073741824.0, PETSC_MAX_INT, (int)(8 * sizeof(PetscInt)));
+  PetscFunctionReturn(0);
+}
+
+/* The optional attribute data_range: two finite numbers lo < hi */
+static PetscErrorCode DpsDatasetReadRange(DpsDataset ds)
+{
+  hid_t       attr, space, type;
+  hssize_t    np;
+  H5T_class_t cls;
+  herr_t      err;
+
+  PetscFunctionBegin;
+  if (H5Aexists_by_name(ds->file, "/", "data_range", H5P_DEFAULT) <= 0) PetscFunctionReturn(0);
+  attr = H5Aopen_by_name(ds->file, "/", "data_range", H5P_DEFAULT, H5P_DEFAULT);
+  PetscCheck(attr >= 0, ds->comm, PETSC_ERR_FILE_READ, "%s: cannot open attribute data_range", ds->filename);
+  space = H5Aget_space(attr);
+  np    = H5Sget_simple_extent_npoints(space);
+  H5Sclose(space);
+  type = H5Aget_type(attr);
+  cls  = H5Tget_class(type);
+  H5Tclose(type);
+  if (np != 2 || (cls != H5T_FLOAT && cls != H5T_INTEGER)) {
+    H5Aclose(attr);
+    SETERRQ(ds->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute data_range must be two numbers [lo, hi] (e.g. [-1, 1] for images), found %lld %s", ds->filename, (long long)np, cls == H5T_FLOAT || cls == H5T_INTEGER ? "numbers" : "values that are not numbers");
+  }
+  err = H5Aread(attr, H5T_NATIVE_DOUBLE, ds->range);
+  H5Aclose(attr);
+  PetscCheck(err >= 0, ds->comm, PETSC_ERR_FILE_READ, "%s: cannot read attribute data_range as numbers", ds->filename);
+  PetscCheck(!PetscIsInfOrNanReal(ds->range[0]) && !PetscIsInfOrNanReal(ds->range[1]) && ds->range[0] < ds->range[1], ds->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute data_range = [%g, %g] must be finite with lo < hi", ds->filename, (double)ds->range[0], (double)ds->range[1]);
+  ds->has_range = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
 
@@ -78,6 +110,7 @@ PetscErrorCode DpsDatasetOpen(MPI_Comm comm, const char filename[], DpsDataset *
   PetscCheck(ds->N > 0, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: the data set holds no inputs (first dimension of /y or /x0 is 0)", filename);
   PetscCall(DpsH5ReadRealAttribute(ds->file, filename, "/", "sigma_y", &ds->sigma_y));
   PetscCheck(PetscIsNormalReal(ds->sigma_y) && ds->sigma_y > 0, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute sigma_y = %g must be positive and finite", filename, (double)ds->sigma_y);
+  PetscCall(DpsDatasetReadRange(ds));
   PetscCall(DpsH5ReadIntArrayAttribute(ds->file, filename, "/", "data_shape", DPS_H5_MAX_RANK, &ds->nshape, ds->shape));
   for (PetscInt k = 0; k < ds->nshape; k++) {
     size_t len;
@@ -208,6 +241,17 @@ PetscErrorCode DpsDatasetGetShape(DpsDataset ds, PetscInt *n, PetscInt shape[])
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode DpsDatasetGetDataRange(DpsDataset ds, PetscBool *has, PetscReal range[])
+{
+  PetscFunctionBegin;
+  *has = ds->has_range;
+  if (ds->has_range) {
+    range[0] = ds->range[0];
+    range[1] = ds->range[1];
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsDatasetGetFilename(DpsDataset ds, const char **name)
 {
   PetscFunctionBegin;
@@ -321,6 +365,8 @@ PetscErrorCode DpsDatasetChecksum(DpsDataset ds, uint64_t *checksum)
     for (PetscInt k = 0; k < ds->nshape; k++) shape[k] = ds->shape[k];
     sum += DpsChecksum(DpsChecksumSalt("sigma_y"), 0, 1, &ds->sigma_y);
     sum += DpsChecksum(DpsChecksumSalt("data_shape"), 0, (size_t)ds->nshape, shape);
+    /* only when declared: the checksum of an input without one is what it always was */
+    if (ds->has_range) sum += DpsChecksum(DpsChecksumSalt("data_range"), 0, 2, ds->range);
     PetscCall(DpsH5Exists(ds->file, "/operator", &hasop));
     if (hasop && H5Aexists_by_name(ds->file, "/operator", "type", H5P_DEFAULT) > 0) PetscCall(DpsH5ReadStringAttribute(ds->file, ds->filename, "/operator", "type", optype, sizeof(optype)));
     sum += DpsChecksumSalt(optype);

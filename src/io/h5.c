@@ -463,6 +463,17 @@ PetscErrorCode DpsH5WriteRealAttribute(hid_t file, const char obj[], const char 
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode DpsH5WriteRealArrayAttribute(hid_t file, const char obj[], const char name[], PetscInt n, const PetscReal v[])
+{
+  hsize_t dim   = (hsize_t)n;
+  hid_t   space = H5Screate_simple(1, &dim, NULL);
+
+  PetscFunctionBegin;
+  PetscCall(DpsH5WriteAttribute(file, obj, name, H5T_NATIVE_DOUBLE, space, v));
+  H5Sclose(space);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsH5WriteIntAttribute(hid_t file, const char obj[], const char name[], PetscInt value)
 {
   hid_t     space = H5Screate(H5S_SCALAR);

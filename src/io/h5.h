@@ -43,6 +43,7 @@ PETSC_EXTERN PetscErrorCode DpsH5ReadStringAttribute(hid_t, const char[], const 
 PETSC_EXTERN PetscErrorCode DpsH5WriteStringAttribute(hid_t, const char[], const char[], const char[]);
 PETSC_EXTERN PetscErrorCode DpsH5ReadRealAttribute(hid_t, const char[], const char[], const char[], PetscReal *);
 PETSC_EXTERN PetscErrorCode DpsH5WriteRealAttribute(hid_t, const char[], const char[], PetscReal);
+PETSC_EXTERN PetscErrorCode DpsH5WriteRealArrayAttribute(hid_t, const char[], const char[], PetscInt, const PetscReal[]);
 PETSC_EXTERN PetscErrorCode DpsH5WriteIntAttribute(hid_t, const char[], const char[], PetscInt);
 PETSC_EXTERN PetscErrorCode DpsH5WriteIntArrayAttribute(hid_t, const char[], const char[], PetscInt, const PetscInt[]);
 PETSC_EXTERN PetscErrorCode DpsH5ReadIntArrayAttribute(hid_t, const char[], const char[], const char[], PetscInt, PetscInt *, PetscInt[]);

@@ -23,12 +23,13 @@ typedef struct {
   PetscReal      *wm, *wd;        /* [m], [d] scratch */
 } Sampler_CDPS;
 
-static PetscErrorCode DpsSamplerCDPSSolve(DpsSampler s, KSP ksp, Vec b, Vec x)
+/* a solve of row (j, k) of the batch at step st: a failure names them (DpsSamplerCallSolve) */
+static PetscErrorCode DpsSamplerCDPSSolve(DpsSampler s, const DpsStep *st, PetscInt j, PetscInt k, KSP ksp, Vec b, Vec x)
 {
   PetscInt its;
 
   PetscFunctionBegin;
-  PetscCall(KSPSolve(ksp, b, x));
+  DpsSamplerCallSolve(s, st, j, k, "CG solve with the precision Lambda_t", KSPSolve(ksp, b, x));
   PetscCall(KSPGetIterationNumber(ksp, &its));
   s->stats.solves++;
   s->stats.cg_iterations += its;
@@ -134,7 +135,7 @@ static PetscErrorCode DpsSamplerStep_CDPS(DpsSampler s, const DpsStep *st, Petsc
       PetscCall(VecGetArrayWrite(c->rhs, &rhs));
       PetscCall(DpsOperatorApplyTransposeArray(s->op, c->wm, rhs));
       if (c->prior == DPS_CDPS_PRIOR_REVERSE) {
-        DpsStepTweedie(st, d, xr, er, c->wd);
+        DpsStepTweedie(st, DpsSamplerClipRange(s), d, xr, er, c->wd); /* mu_theta from the clipped x0hat */
         DpsStepReverseMean(st, d, xr, c->wd, c->wd);
         for (PetscInt e = 0; e < d; e++) rhs[e] += a * c->wd[e];
       } else {
@@ -145,7 +146,7 @@ static PetscErrorCode DpsSamplerStep_CDPS(DpsSampler s, const DpsStep *st, Petsc
       PetscCall(VecPlaceArray(c->sol, xr));
       if (last) {
         /* the last step returns the mean of the final Gaussian */
-        PetscCall(DpsSamplerCDPSSolve(s, c->mean, c->rhs, c->sol));
+        PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->mean, c->rhs, c->sol));
       } else {
         /* PW-CG perturbation z = e1 / s_t + A^T e2 / sqrt(Sigma): cov(z) = Lambda_t, cov(Lambda_t^{-1} z) = Lambda_t^{-1} */
         PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_PRIOR_NOISE, d, c->wd));
@@ -154,10 +155,10 @@ static PetscErrorCode DpsSamplerStep_CDPS(DpsSampler s, const DpsStep *st, Petsc
         if (c->solves == 1) {
           /* one solve: Lambda x = rhs + z has the same law as mean + noise, at half the cost */
           PetscCall(VecAXPY(c->rhs, 1.0, c->z));
-          PetscCall(DpsSamplerCDPSSolve(s, c->mean, c->rhs, c->sol));
+          PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->mean, c->rhs, c->sol));
         } else {
-          PetscCall(DpsSamplerCDPSSolve(s, c->mean, c->rhs, c->sol));
-          PetscCall(DpsSamplerCDPSSolve(s, c->noise, c->z, c->v));
+          PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->mean, c->rhs, c->sol));
+          PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->noise, c->z, c->v));
           PetscCall(VecAXPY(c->sol, 1.0, c->v));
         }
       }

@@ -11,7 +11,7 @@ static PetscErrorCode DpsSamplerStep_DDPM(DpsSampler s, const DpsStep *st, Petsc
   for (PetscInt j = 0; j < nin; j++) {
     for (PetscInt k = 0; k < s->S; k++) {
       const PetscInt row = j * s->S + k;
-      DpsStepTweedie(st, d, x + row * d, s->eps + row * d, s->x0hat + row * d);
+      DpsStepTweedie(st, DpsSamplerClipRange(s), d, x + row * d, s->eps + row * d, s->x0hat + row * d);
       PetscCall(DpsSamplerAncestral(s, st, index[j], k, s->x0hat + row * d, x + row * d));
     }
   }

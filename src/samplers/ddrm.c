@@ -4,7 +4,9 @@
      sv_i = 0:                    xbar0_i + sqrt(1 - eta^2) sigma_{t-1} epsbar_i + eta sigma_{t-1} z
      sv_i sigma_{t-1} < sigma_y:  xbar0_i + sqrt(1 - eta^2) sigma_{t-1} (ybar_i - xbar0_i) sv_i / sigma_y + eta sigma_{t-1} z
      otherwise:                   (1 - eta_b) xbar0_i + eta_b ybar_i + sqrt(sigma_{t-1}^2 - eta_b^2 sigma_y^2 / sv_i^2) z
-   then x_{t-1} = sqrt(abar_{t-1}) V xbar_{t-1}. sigma_y is never doubled (DDRM's code doubles it; we do not). */
+   then x_{t-1} = sqrt(abar_{t-1}) V xbar_{t-1}. sigma_y is never doubled (DDRM's code doubles it; we do not).
+   Where the data range is declared, x0hat is clipped to it and eps recomputed from the clipped x0hat (the DDIM
+   convention of guided-diffusion); DDRM's released code does not clip: -clip_x0hat false reproduces it. */
 #include <dpsolve/dpsolve.h>
 #include "samplers/samplerimpl.h"
 
@@ -18,7 +20,7 @@ static PetscErrorCode DpsSamplerStep_DDRM(DpsSampler s, const DpsStep *st, Petsc
   Sampler_DDRM    *dr = (Sampler_DDRM *)s->data;
   const PetscInt   d = s->d, m = s->m, k0 = PetscMin(m, d);
   const PetscReal  sp = PetscSqrtReal((1.0 - st->abar_prev) / st->abar_prev), sy = s->sigma_y, eta = dr->eta, etab = dr->eta_b;
-  const PetscReal *sv;
+  const PetscReal *sv, *range = DpsSamplerClipRange(s);
 
   PetscFunctionBegin;
   PetscCall(DpsOperatorGetSingularValues(s->op, &sv));
@@ -29,7 +31,14 @@ static PetscErrorCode DpsSamplerStep_DDRM(DpsSampler s, const DpsStep *st, Petsc
     for (PetscInt k = 0; k < s->S; k++) {
       const PetscInt row = j * s->S + k;
       PetscReal     *xr = x + row * d;
-      DpsStepTweedie(st, d, xr, s->eps + row * d, s->x0hat + row * d);
+      DpsStepTweedie(st, range, d, xr, s->eps + row * d, s->x0hat + row * d);
+      if (range) {
+        /* a clipped entry's eps is the one that x0hat implies, as in guided-diffusion's ddim_sample:
+           x_t = sqrt(abar) x0hat + sqrt(1 - abar) eps still holds (docs/samplers.md) */
+        PetscReal *er = s->eps + row * d, *x0 = s->x0hat + row * d;
+        for (PetscInt e = 0; e < d; e++)
+          if (x0[e] == range[0] || x0[e] == range[1]) er[e] = (xr[e] - PetscSqrtReal(st->abar) * x0[e]) / PetscSqrtReal(1.0 - st->abar);
+      }
       PetscCall(DpsOperatorApplyVT(s->op, s->x0hat + row * d, dr->x0bar));
       PetscCall(DpsOperatorApplyVT(s->op, s->eps + row * d, dr->epsbar));
       PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_PRIOR_NOISE, d, s->z));

@@ -7,7 +7,7 @@ static PetscErrorCode DpsGuidanceResidual(DpsSampler s, const DpsStep *st, Petsc
   const PetscInt d = s->d;
 
   PetscFunctionBegin;
-  DpsStepTweedie(st, d, x + row * d, s->eps + row * d, s->x0hat + row * d);
+  DpsStepTweedie(st, DpsSamplerClipRange(s), d, x + row * d, s->eps + row * d, s->x0hat + row * d);
   PetscCall(DpsOperatorApplyArray(s->op, s->x0hat + row * d, r));
   for (PetscInt l = 0; l < s->m; l++) r[l] = y[l] - r[l];
   PetscFunctionReturn(0);
@@ -47,7 +47,7 @@ PetscErrorCode DpsGuidanceWeightedResidual(DpsSampler s, DpsMeasurementSolver M,
       const PetscInt row = j * s->S + k;
       PetscCall(DpsGuidanceResidual(s, st, row, y + j * s->m, x, r));
       if (v) PetscCall(DpsMeasurementSolverSetCoefficients(M, s->sigma_y * s->sigma_y, v + row * s->d, 0.0));
-      PetscCall(DpsMeasurementSolverSolve(M, r, w, &s->stats.cg_iterations));
+      DpsSamplerCallSolve(s, st, j, k, "measurement-space solve", DpsMeasurementSolverSolve(M, r, w, &s->stats.cg_iterations));
       s->stats.solves++;
       PetscCall(DpsOperatorApplyTransposeArray(s->op, w, out + row * s->d));
     }

@@ -2,6 +2,7 @@
 #include "core/classes.h"
 #include "samplers/samplerimpl.h"
 #include "core/typelist.h"
+#include <stdlib.h> /* getenv, for the test aid DPSOLVE_NAN_AT */
 
 PetscFunctionList DpsSamplerList = NULL;
 
@@ -38,7 +39,8 @@ PetscErrorCode DpsSamplerCreate(MPI_Comm comm, DpsSampler *sampler)
   PetscFunctionBegin;
   PetscCall(DpsInitializePackage());
   PetscCall(PetscHeaderCreate(s, DPS_SAMPLER_CLASSID, "DpsSampler", "Diffusion posterior sampler", "Dps", comm, DpsSamplerDestroy, DpsSamplerView));
-  s->S = 1;
+  s->S    = 1;
+  s->clip = PETSC_TRUE;
   *sampler = s;
   PetscFunctionReturn(0);
 }
@@ -75,6 +77,7 @@ PetscErrorCode DpsSamplerSetFromOptions(DpsSampler s)
   PetscObjectOptionsBegin((PetscObject)s);
   PetscCall(PetscOptionsFList("-sampler_type", "Posterior sampler", "DpsSamplerSetType", DpsSamplerList, type, type, sizeof(type), &set));
   PetscCall(DpsSamplerSetType(s, type));
+  PetscCall(PetscOptionsBool("-clip_x0hat", "Clip x0hat to the data range the input declares (attribute data_range; no effect without one)", "DpsSamplerSetDataRange", s->clip, &s->clip, NULL));
   if (s->ops->setfromoptions) PetscCall((*s->ops->setfromoptions)(s, PetscOptionsObject));
   PetscOptionsEnd();
   PetscFunctionReturn(0);
@@ -125,6 +128,21 @@ PetscErrorCode DpsSamplerSetNumDraws(DpsSampler s, PetscInt S)
   s->S           = S;
   s->setupcalled = PETSC_FALSE;
   PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerSetDataRange(DpsSampler s, PetscReal lo, PetscReal hi)
+{
+  PetscFunctionBegin;
+  PetscCheck(!PetscIsInfOrNanReal(lo) && !PetscIsInfOrNanReal(hi) && lo < hi, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "data range [%g, %g] must be finite with lo < hi", (double)lo, (double)hi);
+  s->hasrange = PETSC_TRUE;
+  s->range[0] = lo;
+  s->range[1] = hi;
+  PetscFunctionReturn(0);
+}
+
+const PetscReal *DpsSamplerClipRange(DpsSampler s)
+{
+  return s->hasrange && s->clip ? s->range : NULL;
 }
 
 PetscErrorCode DpsSamplerGetStats(DpsSampler s, DpsSamplerStats *stats)
@@ -192,9 +210,22 @@ PetscErrorCode DpsSamplerTweedieVJP(DpsSampler s, const DpsStep *st, PetscInt ro
 {
   const PetscReal se = PetscSqrtReal(1.0 - st->abar), sa = PetscSqrtReal(st->abar);
 
+  const PetscReal *range = DpsSamplerClipRange(s);
+  PetscReal       *vm    = NULL;
+
   PetscFunctionBegin;
+  if (range) {
+    /* d clip(x0hat) / d x_t = diag(1[lo <= x0hat <= hi]) J: J^T applied to v with the clipped entries zeroed */
+    PetscCall(PetscMalloc1(rows * s->d, &vm));
+    for (PetscInt e = 0; e < rows * s->d; e++) {
+      const PetscReal raw = (x[e] - se * s->eps[e]) / sa; /* DpsStepTweedie's expression */
+      vm[e]               = raw < range[0] || raw > range[1] ? 0.0 : v[e];
+    }
+    v = vm;
+  }
   PetscCall(DpsScoreVJP(s->score, rows, st->t, st->abar, x, v, out));
   for (PetscInt e = 0; e < rows * s->d; e++) out[e] = (v[e] - se * out[e]) / sa;
+  PetscCall(PetscFree(vm));
   PetscFunctionReturn(0);
 }
 
@@ -213,6 +244,57 @@ PetscErrorCode DpsSamplerBegin(DpsSampler s, PetscInt nin, const PetscInt index[
   PetscFunctionReturn(0);
 }
 
+/* Test aid: DPSOLVE_NAN_AT=input:draw:step writes a NaN into that draw of that input after reverse step `step`,
+   as a diverging sampler would (tests/cli/sampler_diverges.sh) */
+static void DpsSamplerInjectNaN(const DpsStep *st, PetscInt nin, PetscInt S, PetscInt d, const PetscInt index[], PetscReal x[])
+{
+  static int  parsed = 0;
+  static long at[3]  = {-1, -1, -1};
+
+  if (!parsed) {
+    const char *env = getenv("DPSOLVE_NAN_AT");
+    parsed          = 1;
+    if (env && sscanf(env, "%ld:%ld:%ld", &at[0], &at[1], &at[2]) != 3) at[0] = -1;
+  }
+  if (at[0] < 0 || st->i != at[2] || at[1] >= S) return;
+  for (PetscInt j = 0; j < nin; j++)
+    if (index[j] == at[0]) x[(j * S + at[1]) * d] = (PetscReal)NAN;
+}
+
+/* After a step: every value finite (else an error naming sampler, input, draw, step); after the last step, the
+   draws that ended more than 100 range widths outside the declared data range are counted, with one warning per
+   input (docs/samplers.md) */
+static PetscErrorCode DpsSamplerCheckDraws(DpsSampler s, const DpsStep *st, PetscInt nin, const PetscInt index[], const PetscReal x[])
+{
+  const PetscInt d = s->d;
+  const char    *type;
+
+  PetscFunctionBegin;
+  PetscCall(PetscObjectGetType((PetscObject)s, &type));
+  for (PetscInt j = 0; j < nin; j++) {
+    PetscInt  out = 0;
+    PetscReal worst = 0.0;
+    for (PetscInt k = 0; k < s->S; k++) {
+      const PetscReal *xr = x + (j * s->S + k) * d;
+      PetscBool        far = PETSC_FALSE;
+      for (PetscInt e = 0; e < d; e++) {
+        PetscCheck(!PetscIsInfOrNanReal(xr[e]), PETSC_COMM_SELF, PETSC_ERR_FP, "sampler %s: input %" PetscInt_FMT ", draw %" PetscInt_FMT ", step %" PetscInt_FMT " (t = %" PetscInt_FMT "): the draw holds a non-finite value (entry %" PetscInt_FMT " = %g): the sampler diverged; nothing of this input is written", type, index[j], k, st->i, st->t, e, (double)xr[e]);
+        if (st->i == 1 && s->hasrange) {
+          const PetscReal margin = 100.0 * (s->range[1] - s->range[0]);
+          if (xr[e] < s->range[0] - margin || xr[e] > s->range[1] + margin) {
+            far = PETSC_TRUE;
+            if (PetscAbsReal(xr[e]) > PetscAbsReal(worst)) worst = xr[e];
+          }
+        }
+      }
+      if (far) out++;
+    }
+    if (out) PetscCall(PetscPrintf(PETSC_COMM_SELF, "dpsolve warning: sampler %s, input %" PetscInt_FMT ": %" PetscInt_FMT " of %" PetscInt_FMT " draws end more than 100 range widths outside the data range [%g, %g] (a value %g); counted in the output attribute draws_out_of_range\n", type, index[j], out, s->S, (double)s->range[0], (double)s->range[1], (double)worst));
+    s->stats.out_of_range += out;
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsSamplerStep(DpsSampler s, PetscInt i, PetscInt nin, const PetscInt index[], const PetscReal y[], PetscReal x[])
 {
   DpsStep st;
@@ -222,7 +304,11 @@ PetscErrorCode DpsSamplerStep(DpsSampler s, PetscInt i, PetscInt nin, const Pets
   PetscCall(DpsSamplerEnsureCapacity(s, nin * s->S));
   PetscCall(DpsScheduleGetStep(s->schedule, i, &st));
   PetscCall(PetscLogEventBegin(DPS_EVENT_SAMPLER_STEP, 0, 0, 0, 0));
+  s->index = index;
   PetscCall((*s->ops->step)(s, &st, nin, index, y, x));
+  s->index = NULL;
+  DpsSamplerInjectNaN(&st, nin, s->S, s->d, index, x);
+  PetscCall(DpsSamplerCheckDraws(s, &st, nin, index, x));
   PetscCall(PetscLogEventEnd(DPS_EVENT_SAMPLER_STEP, 0, 0, 0, 0));
   s->stats.steps += nin * s->S;
   PetscFunctionReturn(0);
@@ -286,6 +372,7 @@ PetscErrorCode DpsSamplerView(DpsSampler s, PetscViewer viewer)
   PetscCall(PetscObjectPrintClassNamePrefixType((PetscObject)s, viewer));
   PetscCall(PetscViewerASCIIPushTab(viewer));
   PetscCall(PetscViewerASCIIPrintf(viewer, "draws per input %" PetscInt_FMT ", sigma_y %g, seed %" PetscInt64_FMT "\n", s->S, (double)s->sigma_y, s->seed));
+  if (s->hasrange) PetscCall(PetscViewerASCIIPrintf(viewer, "data range [%g, %g]: x0hat %s\n", (double)s->range[0], (double)s->range[1], s->clip ? "clipped to it" : "not clipped (-clip_x0hat false)"));
   if (s->ops->view) PetscCall((*s->ops->view)(s, viewer));
   if (s->schedule) PetscCall(DpsScheduleView(s->schedule, viewer));
   if (s->score) PetscCall(DpsScoreView(s->score, viewer));

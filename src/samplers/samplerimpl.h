@@ -33,9 +33,22 @@ struct _p_DpsSampler {
   PetscReal      *x0hat, *v, *g; /* [capacity x d] work arrays of the guided samplers */
   PetscReal      *z;              /* [d] the noise of one row */
   DpsSamplerStats stats;
+  PetscBool       hasrange;  /* the input declared its data range */
+  PetscReal       range[2];  /* [lo, hi] */
+  PetscBool       clip;      /* -clip_x0hat: clip x0hat to the range (only where there is one) */
+  const PetscInt *index;     /* the inputs of the step in flight (DpsSamplerStep), for error messages */
   PetscBool       setupcalled;
   void           *data;
 };
+
+/* call, a solve for row (j, k) of the batch in flight; on failure an error that names the sampler, the input, the
+   draw and the step, after the solver's own (a failed solve is never a silent wrong sample) */
+#define DpsSamplerCallSolve(s, st, j, k, what, call) \
+  do { \
+    PetscErrorCode ierr_ = (call); \
+    if (ierr_) \
+      SETERRQ(PETSC_COMM_SELF, ierr_, "sampler %s: input %" PetscInt_FMT ", draw %" PetscInt_FMT ", step %" PetscInt_FMT " (t = %" PetscInt_FMT "): the %s failed", ((PetscObject)(s))->type_name, (s)->index ? (s)->index[j] : (PetscInt)(j), (PetscInt)(k), (st)->i, (st)->t, what); \
+  } while (0)
 
 /* Work arrays for `rows` rows of the batch; types call it to size their own buffers too. */
 PETSC_INTERN PetscErrorCode DpsSamplerEnsureCapacity(DpsSampler, PetscInt);
@@ -49,7 +62,10 @@ PETSC_INTERN PetscErrorCode DpsSamplerProbes(DpsSampler, PetscInt, PetscInt, Pet
 /* The normals of methods.md section 9 for (input, draw, step, stream) */
 PETSC_INTERN PetscErrorCode DpsSamplerNormals(DpsSampler, PetscInt, PetscInt, PetscInt, DpsStream, PetscInt, PetscReal[]);
 
-/* out = J^T v for every row, J = d x0hat / d x_t = (I - sqrt(1 - abar) d eps / dx) / sqrt(abar): one batched VJP */
+/* out = J^T v for every row, J = d x0hat / d x_t = (I - sqrt(1 - abar) d eps / dx) / sqrt(abar): one batched VJP.
+   Where x0hat is clipped (DpsSamplerClipRange), J is that of the clipped x0hat: v is zeroed on the entries whose
+   unclipped x0hat lies outside the range (their gradient is zero, as in the reference DPS code); s->eps must then
+   hold eps(x_t, t), as it does in every step after DpsScoreEps */
 PETSC_INTERN PetscErrorCode DpsSamplerTweedieVJP(DpsSampler, const DpsStep *, PetscInt, const PetscReal[], const PetscReal[], PetscReal[]);
 
 /* The shared guided step (methods.md section 6): a DDIM step with the posterior score eps - sqrt(1-abar) lambda g */
@@ -59,7 +75,11 @@ PETSC_INTERN void DpsStepGuided(const DpsStep *, PetscReal, PetscInt, const Pets
    prior noise at this step; no noise at the last step, which returns the kernel's mean */
 PETSC_INTERN PetscErrorCode DpsSamplerAncestral(DpsSampler, const DpsStep *, PetscInt, PetscInt, const PetscReal[], PetscReal[]);
 
-/* The shared DDPM pieces (methods.md section 1), written once for every sampler */
-PETSC_INTERN void DpsStepTweedie(const DpsStep *, PetscInt, const PetscReal[], const PetscReal[], PetscReal[]);
+/* The range x0hat is clipped to, [lo, hi], or NULL: none declared, or -clip_x0hat false */
+PETSC_INTERN const PetscReal *DpsSamplerClipRange(DpsSampler);
+
+/* The shared DDPM pieces (methods.md section 1), written once for every sampler. DpsStepTweedie clips x0hat to
+   range [lo, hi] unless range is NULL: pass DpsSamplerClipRange(s). */
+PETSC_INTERN void DpsStepTweedie(const DpsStep *, const PetscReal[], PetscInt, const PetscReal[], const PetscReal[], PetscReal[]);
 PETSC_INTERN void DpsStepReverseMean(const DpsStep *, PetscInt, const PetscReal[], const PetscReal[], PetscReal[]);
 #endif

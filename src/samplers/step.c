@@ -1,11 +1,18 @@
 /* The DDPM pieces every sampler shares (methods.md section 1). */
 #include "samplers/samplerimpl.h"
 
-/* Tweedie: x0hat = (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t) */
-void DpsStepTweedie(const DpsStep *st, PetscInt n, const PetscReal x[], const PetscReal eps[], PetscReal x0hat[])
+/* Tweedie: x0hat = (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t), clipped to range [lo, hi] when range is given
+   (guided-diffusion's process_xstart with clip_denoised; methods.md section 1) */
+void DpsStepTweedie(const DpsStep *st, const PetscReal range[], PetscInt n, const PetscReal x[], const PetscReal eps[], PetscReal x0hat[])
 {
   const PetscReal se = PetscSqrtReal(1.0 - st->abar), sa = PetscSqrtReal(st->abar);
   for (PetscInt j = 0; j < n; j++) x0hat[j] = (x[j] - se * eps[j]) / sa;
+  if (!range) return;
+  /* two comparisons, not PetscMin/PetscMax: a NaN stays NaN for the finiteness check to find */
+  for (PetscInt j = 0; j < n; j++) {
+    if (x0hat[j] < range[0]) x0hat[j] = range[0];
+    else if (x0hat[j] > range[1]) x0hat[j] = range[1];
+  }
 }
 
 /* mu_theta = c1_t x0hat + c2_t x_t; x0hat and mu may be the same array */
