@@ -76,7 +76,9 @@ def main(argv=None):
         g["mask"] = mask
         f.attrs["sigma_y"] = np.float64(args.sigma_y)
         f.attrs["data_shape"] = np.array([c, h, w], dtype=np.int64)
+        f.attrs["data_range"] = np.array([-1.0, 1.0])  # x0hat is clipped to it (docs/samplers.md)
         f.attrs["seed"] = np.int64(args.seed)
+        f.attrs["first_image"] = np.int64(args.first)  # input i is test image first_image + i
         what = (f"random, {args.missing:g} of the pixels missing" if args.mask == "random"
                 else f"box rows {box[0]}..{box[0] + box[2] - 1}, columns {box[1]}..{box[1] + box[3] - 1} missing")
         f.attrs["problem"] = np.bytes_(f"Fashion-MNIST test images {args.first}..{args.first + n - 1}, "
