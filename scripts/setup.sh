@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(gcc g++ make pkg-config cmake petsc-dev libyaml-dev libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
           libopenblas0-serial python3 python3-numpy python3-h5py python3-pil dataset-fashion-mnist
-          librandom123-dev slurm-wlm munge bc)
+          librandom123-dev libfftw3-dev slurm-wlm munge bc)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,6 +9,9 @@ typedef struct _p_DpsOperator *DpsOperator;
 typedef const char            *DpsOperatorType;
 #define DPSOPERATORINPAINT "inpaint"
 #define DPSOPERATORCS      "cs"
+#define DPSOPERATORCHAIN   "chain"
+#define DPSOPERATORBLUR    "blur"
+#define DPSOPERATORSR      "sr"
 
 PETSC_EXTERN PetscFunctionList DpsOperatorList;
 PETSC_EXTERN PetscErrorCode    DpsOperatorRegister(const char[], PetscErrorCode (*)(DpsOperator));
@@ -22,9 +25,36 @@ PETSC_EXTERN PetscErrorCode DpsOperatorSetUp(DpsOperator);
 PETSC_EXTERN PetscErrorCode DpsOperatorView(DpsOperator, PetscViewer);
 PETSC_EXTERN PetscErrorCode DpsOperatorDestroy(DpsOperator *);
 
+/* The data's shape (C, H, W): image operators act on each of the C channels of an H x W image. Set it before
+   the type's data (DpsDatasetLoadOperator sets it from data_shape before DpsOperatorLoad). */
+PETSC_EXTERN PetscErrorCode DpsOperatorSetDataShape(DpsOperator, PetscInt, PetscInt, PetscInt);
+PETSC_EXTERN PetscErrorCode DpsOperatorSetDataShapeND(DpsOperator, PetscInt, const PetscInt[]); /* data_shape of any rank */
+PETSC_EXTERN PetscErrorCode DpsOperatorGetDataShape(DpsOperator, PetscBool *, PetscInt[3]);
+PETSC_EXTERN PetscErrorCode DpsOperatorGetMeasurementShape(DpsOperator, PetscInt[3]); /* (C, H, W) of y; (1, 1, m) if not an image */
+
 /* Type-specific data. */
 PETSC_EXTERN PetscErrorCode DpsOperatorInpaintSetMask(DpsOperator, PetscInt, const PetscReal[]);
 PETSC_EXTERN PetscErrorCode DpsOperatorCSSetMatrix(DpsOperator, PetscInt, PetscInt, const PetscReal[]);
+/* chain: A = A_k ... A_1 (part 0 applied first); the chain keeps a reference to each part */
+PETSC_EXTERN PetscErrorCode DpsOperatorChainSetParts(DpsOperator, PetscInt, const DpsOperator[]);
+PETSC_EXTERN PetscErrorCode DpsOperatorChainGetParts(DpsOperator, PetscInt *, const DpsOperator **);
+/* blur: correlation of each channel with a kh x kw kernel (odd sizes); default Gaussian 61 x 61, sigma 3, reflect */
+typedef enum {
+  DPS_BLUR_REFLECT,
+  DPS_BLUR_CIRCULAR
+} DpsBlurMode;
+PETSC_EXTERN const char *const DpsBlurModes[];
+PETSC_EXTERN PetscErrorCode    DpsOperatorBlurSetKernel(DpsOperator, PetscInt, PetscInt, const PetscReal[]);
+PETSC_EXTERN PetscErrorCode    DpsOperatorBlurSetMode(DpsOperator, DpsBlurMode);
+PETSC_EXTERN PetscErrorCode    DpsBlurGaussianKernel(PetscInt, PetscReal, PetscReal[]); /* size (odd), sigma: the reference kernel */
+/* sr: integer-factor downsampling of each channel; block averaging or bicubic with antialiasing (MATLAB imresize) */
+typedef enum {
+  DPS_SR_BLOCK,
+  DPS_SR_BICUBIC
+} DpsSRKind;
+PETSC_EXTERN const char *const DpsSRKinds[];
+PETSC_EXTERN PetscErrorCode    DpsOperatorSRSetFactor(DpsOperator, PetscInt, DpsSRKind);
+PETSC_EXTERN PetscErrorCode    DpsSRBicubicMatrix(PetscInt, PetscInt, PetscReal[]); /* n, factor: the (n / f) x n row-major 1-D matrix */
 
 /* HDF5: the group /operator holds the attribute "type" and the type's datasets. */
 PETSC_EXTERN PetscErrorCode DpsOperatorLoad(DpsOperator, hid_t, const char[]);

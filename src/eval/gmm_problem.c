@@ -104,6 +104,22 @@ PetscErrorCode DpsGMMProblemCreate(const DpsGMMProblemSpec *spec, DpsScore *prio
     PetscCall(DpsSimulateCS(spec->seed, dy, dx, A, &smax));
     PetscCall(DpsOperatorCSSetMatrix(*op, dy, dx, A));
     PetscCall(PetscFree(A));
+  } else if (strcmp(spec->operator_type, DPSOPERATORINPAINT)) {
+    /* an image operator on a 1 x 2 x (dx / 2) image, with an SVD (ddrm): blur circular (default kernel), sr block
+       by 2, a chain of one blur (operator.h) */
+    PetscCheck(dx % 2 == 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-dx %" PetscInt_FMT ": operator %s needs an even dx (a 2 x dx/2 image)", dx, spec->operator_type);
+    PetscCall(DpsOperatorSetDataShape(*op, 1, 2, dx / 2));
+    if (!strcmp(spec->operator_type, DPSOPERATORSR)) PetscCall(DpsOperatorSRSetFactor(*op, 2, DPS_SR_BLOCK));
+    else if (!strcmp(spec->operator_type, DPSOPERATORBLUR)) PetscCall(DpsOperatorBlurSetMode(*op, DPS_BLUR_CIRCULAR));
+    else if (!strcmp(spec->operator_type, DPSOPERATORCHAIN)) {
+      DpsOperator part;
+      PetscCall(DpsOperatorCreate(PETSC_COMM_SELF, &part));
+      PetscCall(DpsOperatorSetType(part, DPSOPERATORBLUR));
+      PetscCall(DpsOperatorSetDataShape(part, 1, 2, dx / 2));
+      PetscCall(DpsOperatorBlurSetMode(part, DPS_BLUR_CIRCULAR));
+      PetscCall(DpsOperatorChainSetParts(*op, 1, &part));
+      PetscCall(DpsOperatorDestroy(&part));
+    }
   } else {
     PetscReal *mask;
     PetscCall(PetscMalloc1(dx, &mask));

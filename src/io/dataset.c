@@ -160,6 +160,7 @@ PetscErrorCode DpsDatasetLoadOperator(DpsDataset ds, DpsOperator op)
   PetscInt m, n;
 
   PetscFunctionBegin;
+  PetscCall(DpsOperatorSetDataShapeND(op, ds->nshape, ds->shape)); /* image operators size themselves from it */
   PetscCall(DpsOperatorLoad(op, ds->file, ds->filename));
   PetscCall(DpsOperatorGetSizes(op, &m, &n));
   PetscCheck(m >= 1, ds->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: the operator has %" PetscInt_FMT " rows (m = %" PetscInt_FMT "): it observes nothing", ds->filename, m, m);

@@ -158,22 +158,24 @@ static PetscErrorCode DpsOperatorLoad_CS(DpsOperator op, hid_t file, const char 
   PetscReal     *A;
   double         count, gib;
   PetscErrorCode ierr;
+  char           path[PETSC_MAX_PATH_LEN];
 
   PetscFunctionBegin;
-  PetscCall(DpsH5GetDims(file, fname, "/operator/matrix", 2, "(m, n)", dims));
+  PetscCall(DpsOperatorDatasetName(op, "matrix", path, sizeof(path)));
+  PetscCall(DpsH5GetDims(file, fname, path, 2, "(m, n)", dims));
   count = (double)dims[0] * (double)dims[1];
   gib   = count * sizeof(PetscReal) / 1073741824.0;
-  PetscCheck(dims[0] >= 1 && dims[1] >= 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /operator/matrix is %llu x %llu: the operator needs m >= 1 rows and n >= 1 columns", fname, (unsigned long long)dims[0], (unsigned long long)dims[1]);
+  PetscCheck(dims[0] >= 1 && dims[1] >= 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s is %llu x %llu: the operator needs m >= 1 rows and n >= 1 columns", fname, path, (unsigned long long)dims[0], (unsigned long long)dims[1]);
   /* every rank holds A whole and BLAS applies it: its entry count must be a PetscInt (and each size a BLAS int) */
-  PetscCheck(count <= (double)PETSC_MAX_INT, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /operator/matrix is %llu x %llu, too large: its %.4g entries exceed the %" PetscInt_FMT " that one rank can index, and would need %.1f GiB of memory on every rank", fname,
+  PetscCheck(count <= (double)PETSC_MAX_INT, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s is %llu x %llu, too large: its %.4g entries exceed the %" PetscInt_FMT " that one rank can index, and would need %.1f GiB of memory on every rank", fname, path,
              (unsigned long long)dims[0], (unsigned long long)dims[1], count, (PetscInt)PETSC_MAX_INT, gib);
   /* an allocation that fails says how much it asked for, not PETSc's bare "Out of memory" */
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = PetscMalloc1((size_t)count, &A);
   PetscCall(PetscPopErrorHandler());
-  PetscCheck(!ierr, PETSC_COMM_SELF, PETSC_ERR_MEM, "%s: dataset /operator/matrix is %llu x %llu: cannot allocate the %.1f GiB it needs on this rank", fname, (unsigned long long)dims[0], (unsigned long long)dims[1], gib);
-  PetscCall(DpsH5ReadAll(file, fname, "/operator/matrix", A));
-  PetscCall(DpsH5CheckFinite(fname, "/operator/matrix", 0, (PetscInt)dims[0], (PetscInt)dims[1], A));
+  PetscCheck(!ierr, PETSC_COMM_SELF, PETSC_ERR_MEM, "%s: dataset %s is %llu x %llu: cannot allocate the %.1f GiB it needs on this rank", fname, path, (unsigned long long)dims[0], (unsigned long long)dims[1], gib);
+  PetscCall(DpsH5ReadAll(file, fname, path, A));
+  PetscCall(DpsH5CheckFinite(fname, path, 0, (PetscInt)dims[0], (PetscInt)dims[1], A));
   PetscCall(DpsOperatorCSTakeMatrix(op, (PetscInt)dims[0], (PetscInt)dims[1], A));
   PetscFunctionReturn(0);
 }
@@ -182,9 +184,11 @@ static PetscErrorCode DpsOperatorSave_CS(DpsOperator op, hid_t file)
 {
   Operator_CS *cs      = (Operator_CS *)op->data;
   hsize_t      dims[2] = {(hsize_t)op->m, (hsize_t)op->n};
+  char         path[PETSC_MAX_PATH_LEN];
 
   PetscFunctionBegin;
-  PetscCall(DpsH5WriteAll(file, "/operator/matrix", 2, dims, cs->A));
+  PetscCall(DpsOperatorDatasetName(op, "matrix", path, sizeof(path)));
+  PetscCall(DpsH5WriteAll(file, path, 2, dims, cs->A));
   PetscFunctionReturn(0);
 }
 

@@ -87,20 +87,22 @@ static PetscErrorCode DpsOperatorLoad_Inpaint(DpsOperator op, hid_t file, const 
   hsize_t    j;
   PetscReal *mask, bad = 0.0;
   PetscInt   observed = 0;
+  char       path[PETSC_MAX_PATH_LEN];
 
   PetscFunctionBegin;
-  PetscCall(DpsH5GetDims(file, fname, "/operator/mask", 1, "(n)", dims));
-  PetscCheck(dims[0] >= 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /operator/mask is empty: the operator needs n >= 1 entries", fname);
-  PetscCheck(dims[0] <= PETSC_MAX_INT, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /operator/mask has %llu entries, too many: at most %d (the largest index), and it would need %.1f GiB", fname, (unsigned long long)dims[0], (int)PETSC_MAX_INT, (double)dims[0] * sizeof(PetscReal) / 1073741824.0);
+  PetscCall(DpsOperatorDatasetName(op, "mask", path, sizeof(path)));
+  PetscCall(DpsH5GetDims(file, fname, path, 1, "(n)", dims));
+  PetscCheck(dims[0] >= 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s is empty: the operator needs n >= 1 entries", fname, path);
+  PetscCheck(dims[0] <= PETSC_MAX_INT, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s has %llu entries, too many: at most %d (the largest index), and it would need %.1f GiB", fname, path, (unsigned long long)dims[0], (int)PETSC_MAX_INT, (double)dims[0] * sizeof(PetscReal) / 1073741824.0);
   PetscCall(PetscMalloc1(dims[0], &mask));
-  PetscCall(DpsH5ReadAll(file, fname, "/operator/mask", mask));
+  PetscCall(DpsH5ReadAll(file, fname, path, mask));
   for (j = 0; j < dims[0] && (mask[j] == 0.0 || mask[j] == 1.0); j++) observed += mask[j] == 1.0;
   if (j < dims[0]) bad = mask[j];
   else if (observed) PetscCall(DpsOperatorInpaintSetMask(op, (PetscInt)dims[0], mask));
   PetscCall(PetscFree(mask));
-  PetscCheck(j == dims[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /operator/mask holds %g at entry %llu: must be 0 or 1", fname, (double)bad, (unsigned long long)j);
+  PetscCheck(j == dims[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s holds %g at entry %llu: must be 0 or 1", fname, path, (double)bad, (unsigned long long)j);
   /* y would carry no information and every draw would be a prior draw: a wrong mask, far likelier than an intent */
-  PetscCheck(observed > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /operator/mask is all 0: none of its %llu entries is observed (1 marks an observed entry)", fname, (unsigned long long)dims[0]);
+  PetscCheck(observed > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s is all 0: none of its %llu entries is observed (1 marks an observed entry)", fname, path, (unsigned long long)dims[0]);
   PetscFunctionReturn(0);
 }
 
@@ -108,9 +110,11 @@ static PetscErrorCode DpsOperatorSave_Inpaint(DpsOperator op, hid_t file)
 {
   Operator_Inpaint *in   = (Operator_Inpaint *)op->data;
   hsize_t           dims = (hsize_t)op->n;
+  char              path[PETSC_MAX_PATH_LEN];
 
   PetscFunctionBegin;
-  PetscCall(DpsH5WriteAll(file, "/operator/mask", 1, &dims, in->mask));
+  PetscCall(DpsOperatorDatasetName(op, "mask", path, sizeof(path)));
+  PetscCall(DpsH5WriteAll(file, path, 1, &dims, in->mask));
   PetscFunctionReturn(0);
 }
 

@@ -8,6 +8,9 @@ PetscFunctionList DpsOperatorList = NULL;
 
 PETSC_EXTERN PetscErrorCode DpsOperatorCreate_Inpaint(DpsOperator);
 PETSC_EXTERN PetscErrorCode DpsOperatorCreate_CS(DpsOperator);
+PETSC_EXTERN PetscErrorCode DpsOperatorCreate_Chain(DpsOperator);
+PETSC_EXTERN PetscErrorCode DpsOperatorCreate_Blur(DpsOperator);
+PETSC_EXTERN PetscErrorCode DpsOperatorCreate_SR(DpsOperator);
 
 PetscErrorCode DpsOperatorRegister(const char name[], PetscErrorCode (*create)(DpsOperator))
 {
@@ -21,6 +24,9 @@ PetscErrorCode DpsOperatorRegisterAll(void)
   PetscFunctionBegin;
   PetscCall(DpsOperatorRegister(DPSOPERATORINPAINT, DpsOperatorCreate_Inpaint));
   PetscCall(DpsOperatorRegister(DPSOPERATORCS, DpsOperatorCreate_CS));
+  PetscCall(DpsOperatorRegister(DPSOPERATORCHAIN, DpsOperatorCreate_Chain));
+  PetscCall(DpsOperatorRegister(DPSOPERATORBLUR, DpsOperatorCreate_Blur));
+  PetscCall(DpsOperatorRegister(DPSOPERATORSR, DpsOperatorCreate_SR));
   PetscFunctionReturn(0);
 }
 
@@ -31,6 +37,7 @@ PetscErrorCode DpsOperatorCreate(MPI_Comm comm, DpsOperator *op)
   PetscFunctionBegin;
   PetscCall(DpsInitializePackage());
   PetscCall(PetscHeaderCreate(o, DPS_OPERATOR_CLASSID, "DpsOperator", "Linear forward operator", "Dps", comm, DpsOperatorDestroy, DpsOperatorView));
+  PetscCall(PetscStrncpy(o->group, "/operator", sizeof(o->group)));
   *op = o;
   PetscFunctionReturn(0);
 }
@@ -54,9 +61,73 @@ PetscErrorCode DpsOperatorSetType(DpsOperator op, DpsOperatorType type)
   PetscCall(MatDestroy(&op->A));
   PetscCall(PetscFree(op->sv));
   op->m = op->n = 0;
+  op->outshape[0] = op->outshape[1] = op->outshape[2] = 0;
   op->setupcalled = PETSC_FALSE;
   PetscCall((*create)(op));
   PetscCall(PetscObjectChangeTypeName((PetscObject)op, type));
+  /* the data shape outlives the type: an image type sizes itself from it */
+  if (op->shape[0] && op->ops->setdatashape) PetscCall((*op->ops->setdatashape)(op));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorSetDataShape(DpsOperator op, PetscInt C, PetscInt H, PetscInt W)
+{
+  PetscFunctionBegin;
+  PetscCheck(C >= 1 && H >= 1 && W >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "the data shape (C, H, W) = (%" PetscInt_FMT ", %" PetscInt_FMT ", %" PetscInt_FMT ") needs every dimension >= 1", C, H, W);
+  PetscCheck(!op->setupcalled || (op->shape[0] == C && op->shape[1] == H && op->shape[2] == W), PETSC_COMM_SELF, PETSC_ERR_ORDER, "the data shape of an operator cannot change after DpsOperatorSetUp()");
+  op->shape[0] = C;
+  op->shape[1] = H;
+  op->shape[2] = W;
+  if (((PetscObject)op)->type_name && op->ops->setdatashape) PetscCall((*op->ops->setdatashape)(op));
+  PetscFunctionReturn(0);
+}
+
+/* data_shape of any rank as (C, H, W): (d) is (1, 1, d), (H, W) is (1, H, W), (..., C, H, W) merges the leading
+   dimensions into C (the images of one input share the operator) */
+PetscErrorCode DpsOperatorSetDataShapeND(DpsOperator op, PetscInt nshape, const PetscInt shape[])
+{
+  PetscInt chw[3] = {1, 1, 1};
+
+  PetscFunctionBegin;
+  PetscCheck(nshape >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "data_shape has no dimensions");
+  for (PetscInt k = 0; k < nshape; k++) {
+    PetscInt slot = PetscMax(0, 3 - nshape + k);
+    chw[slot] *= shape[k];
+  }
+  PetscCall(DpsOperatorSetDataShape(op, chw[0], chw[1], chw[2]));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorGetDataShape(DpsOperator op, PetscBool *has, PetscInt shape[3])
+{
+  PetscFunctionBegin;
+  *has = op->shape[0] ? PETSC_TRUE : PETSC_FALSE;
+  for (int k = 0; k < 3; k++) shape[k] = op->shape[k];
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorGetMeasurementShape(DpsOperator op, PetscInt shape[3])
+{
+  PetscFunctionBegin;
+  if (op->outshape[0]) for (int k = 0; k < 3; k++) shape[k] = op->outshape[k];
+  else {
+    shape[0] = shape[1] = 1;
+    shape[2] = op->m;
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorCheckDataShape(DpsOperator op)
+{
+  PetscFunctionBegin;
+  PetscCheck(op->shape[0], PETSC_COMM_SELF, PETSC_ERR_ORDER, "operator type %s acts on images and needs the data shape (C, H, W): call DpsOperatorSetDataShape() first (the input's attribute data_shape)", ((PetscObject)op)->type_name);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorDatasetName(DpsOperator op, const char name[], char path[], size_t size)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(path, size, "%s/%s", op->group, name));
   PetscFunctionReturn(0);
 }
 
@@ -124,10 +195,18 @@ PetscErrorCode DpsOperatorSetUp(DpsOperator op)
 
 PetscErrorCode DpsOperatorLoad(DpsOperator op, hid_t file, const char filename[])
 {
+  PetscFunctionBegin;
+  PetscCall(DpsOperatorLoadGroup(op, file, filename, "/operator"));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorLoadGroup(DpsOperator op, hid_t file, const char filename[], const char group[])
+{
   char type[64];
 
   PetscFunctionBegin;
-  PetscCall(DpsH5ReadStringAttribute(file, filename, "/operator", "type", type, sizeof(type)));
+  PetscCall(PetscStrncpy(op->group, group, sizeof(op->group)));
+  PetscCall(DpsH5ReadStringAttribute(file, filename, group, "type", type, sizeof(type)));
   PetscCall(DpsOperatorSetType(op, type));
   PetscCheck(op->ops->load, PETSC_COMM_SELF, PETSC_ERR_SUP, "operator type %s cannot be loaded", type);
   PetscCall((*op->ops->load)(op, file, filename));
@@ -136,14 +215,22 @@ PetscErrorCode DpsOperatorLoad(DpsOperator op, hid_t file, const char filename[]
 
 PetscErrorCode DpsOperatorSave(DpsOperator op, hid_t file)
 {
+  PetscFunctionBegin;
+  PetscCall(DpsOperatorSaveGroup(op, file, "/operator"));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorSaveGroup(DpsOperator op, hid_t file, const char group[])
+{
   hid_t g;
 
   PetscFunctionBegin;
   PetscCheck(op->ops->save, PETSC_COMM_SELF, PETSC_ERR_SUP, "operator type %s cannot be saved", ((PetscObject)op)->type_name);
-  g = H5Gcreate2(file, "/operator", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  PetscCheck(g >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot create HDF5 group /operator");
+  PetscCall(PetscStrncpy(op->group, group, sizeof(op->group)));
+  g = H5Gcreate2(file, group, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  PetscCheck(g >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot create HDF5 group %s", group);
   PetscCheck(H5Gclose(g) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "H5Gclose failed");
-  PetscCall(DpsH5WriteStringAttribute(file, "/operator", "type", ((PetscObject)op)->type_name));
+  PetscCall(DpsH5WriteStringAttribute(file, group, "type", ((PetscObject)op)->type_name));
   PetscCall((*op->ops->save)(op, file));
   PetscFunctionReturn(0);
 }
@@ -307,6 +394,7 @@ PetscErrorCode DpsOperatorView(DpsOperator op, PetscViewer viewer)
   if (!iascii) PetscFunctionReturn(0);
   PetscCall(PetscObjectPrintClassNamePrefixType((PetscObject)op, viewer));
   PetscCall(PetscViewerASCIIPushTab(viewer));
+  if (op->shape[0]) PetscCall(PetscViewerASCIIPrintf(viewer, "data shape (C, H, W) = (%" PetscInt_FMT ", %" PetscInt_FMT ", %" PetscInt_FMT ")\n", op->shape[0], op->shape[1], op->shape[2]));
   PetscCall(PetscViewerASCIIPrintf(viewer, "A: %" PetscInt_FMT " x %" PetscInt_FMT "; exact normal inverse: %s; diag(A^T A): %s; SVD: %s\n", op->m, op->n, op->ops->normalinverse ? "yes" : "no", op->ops->normaldiagonal ? "yes" : "no", op->ops->svdsetup ? "yes" : "no"));
   if (op->ops->view) PetscCall((*op->ops->view)(op, viewer));
   PetscCall(PetscViewerASCIIPopTab(viewer));

@@ -91,7 +91,7 @@ static PetscErrorCode Sample(DpsScore prior, DpsOperator op, PetscReal sigma_y, 
    finite. Each operator type needs a problem here: a newly registered type without one fails the test. */
 static PetscErrorCode TestEveryOperator(void)
 {
-  DpsGMMProblemSpec specs[2] = {{6, 3, "cs", 0.5, {0}, PETSC_FALSE, -1.0, 1}, {6, 6, "inpaint", 0.5, {0}, PETSC_FALSE, 0.1, 1}};
+  DpsGMMProblemSpec specs[5] = {{6, 3, "cs", 0.5, {0}, PETSC_FALSE, -1.0, 1}, {6, 6, "inpaint", 0.5, {0}, PETSC_FALSE, 0.1, 1}, {6, 6, "blur", 0, {0}, PETSC_FALSE, 0.1, 1}, {4, 4, "sr", 0, {0}, PETSC_FALSE, 0.1, 1}, {6, 6, "chain", 0, {0}, PETSC_FALSE, 0.1, 1}};
   const char      **ops;
   char (*samplers)[128];
   PetscInt          nops, nsamplers, ran_test_sampler = 0;
@@ -114,7 +114,7 @@ static PetscErrorCode TestEveryOperator(void)
     PetscCall(DpsGMMProblemDraw(spec, prior, op, sigma_y, 0, 1, x0, y));
     for (PetscInt k = 0; k < nsamplers; k++) {
       PetscCall(Sample(prior, op, sigma_y, 20, 4, samplers[k], y, x));
-      for (PetscInt e = 0; e < 4 * 6; e++) PetscCheck(!PetscIsInfOrNanReal(x[e]) && PetscAbsReal(x[e]) < 1e3, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s on %s gave %g", samplers[k], ops[o], (double)x[e]);
+      for (PetscInt e = 0; e < 4 * spec->dx; e++) PetscCheck(!PetscIsInfOrNanReal(x[e]) && PetscAbsReal(x[e]) < 1e3, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s on %s gave %g", samplers[k], ops[o], (double)x[e]);
       PetscCall(PetscPrintf(PETSC_COMM_SELF, "%s on %s, 20 steps: ran, draws finite\n", samplers[k], ops[o]));
       ran_test_sampler += strstr(samplers[k], TEST_SAMPLER) != NULL;
     }

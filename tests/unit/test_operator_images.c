@@ -1,0 +1,500 @@
+/* unit_operator_images: the image operators of methods.md section 8 (blur, sr, chain) on (C, H, W) data.
+   For every operator and mode, at small sizes, against a dense matrix built column by column (A e_j):
+   - adjoint identity <A x, y> = <x, A^T y> for 20 random pairs, to 1e-12 relative (|Ax| |y|), and the dense A^T
+     (A^T e_i) equal to the transpose of the dense A;
+   - where offered: diag(A^T A) against the column sums of squares; (a I + b A^T A)^{-1} applied to
+     (a I + b D^T D) x gives x back; (c I + A diag(v) A^T)^{-1} likewise; the SVD: U diag(sv) V^T = D, U and V
+     orthonormal;
+   - what must NOT be offered is not (reflect blur, chain);
+   - HDF5 save then load (with the data shape given first, as DpsDatasetLoadOperator does) gives the same dense A.
+   Independent truth:
+   - blur: scipy.ndimage.correlate (mode 'mirror' for reflect, 'wrap' for circular, itself cross-checked with
+     numpy's FFT) of the committed fixture tests/unit/fixtures/blur_scipy.h5 (tests/unit/make_blur_fixture.py), and
+     the reference default kernel (scipy.ndimage.gaussian_filter of a centred delta, 61 x 61, sigma 3);
+   - sr bicubic: the 1-D weights for 8 -> 4 written out below from the formula of the reference resizer (DPS code,
+     util/resizer.py, a port of MATLAB imresize: cubic kernel with a = -0.5, antialiasing scale 1 / f, weights
+     normalised per output, symmetric edge mirroring); all are dyadic, so they must match exactly;
+   - sr block: the block means, computed here directly;
+   - chain: the product of its parts' dense matrices; a chain of one part is its part, optional operations included. */
+#include <dpsolve/dpsolve.h>
+#include <unistd.h>
+#include "io/h5.h"
+#include "unittest.h"
+
+static PetscReal worst_adjoint = 0.0;
+
+static void FillRandom(DpsTestRng *r, PetscInt n, PetscReal x[])
+{
+  for (PetscInt i = 0; i < n; i++) x[i] = DpsTestNormal(r);
+}
+
+/* D [m x n] row-major: column j is A e_j; DT [n x m]: column i is A^T e_i */
+static PetscErrorCode Dense(DpsOperator op, PetscInt m, PetscInt n, PetscReal D[], PetscReal DT[])
+{
+  PetscReal *e, *col;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc2(PetscMax(m, n), &e, PetscMax(m, n), &col));
+  for (PetscInt j = 0; j < n; j++) {
+    for (PetscInt i = 0; i < n; i++) e[i] = i == j;
+    PetscCall(DpsOperatorApplyArray(op, e, col));
+    for (PetscInt i = 0; i < m; i++) D[i * n + j] = col[i];
+  }
+  for (PetscInt i = 0; i < m; i++) {
+    for (PetscInt l = 0; l < m; l++) e[l] = l == i;
+    PetscCall(DpsOperatorApplyTransposeArray(op, e, col));
+    for (PetscInt j = 0; j < n; j++) DT[j * m + i] = col[j];
+  }
+  PetscCall(PetscFree2(e, col));
+  PetscFunctionReturn(0);
+}
+
+static PetscReal Dot(PetscInt n, const PetscReal a[], const PetscReal b[])
+{
+  PetscReal s = 0.0;
+  for (PetscInt i = 0; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+/* every check of the header on one operator; D is returned (m x n) for the caller's own comparisons */
+static PetscErrorCode CheckOperator(DpsOperator op, const char *what, DpsTestRng *rng, PetscBool expect_inverse, PetscBool expect_svd, PetscReal **Dout)
+{
+  PetscInt   m, n;
+  PetscReal *D, *DT, *x, *y, *Ax, *Aty, worst = 0.0, terr = 0.0, dmax = 0.0;
+  PetscBool  has;
+
+  PetscFunctionBegin;
+  PetscCall(DpsOperatorSetUp(op));
+  PetscCall(DpsOperatorGetSizes(op, &m, &n));
+  PetscCall(PetscMalloc6(m * n, &D, m * n, &DT, n, &x, m, &y, m, &Ax, n, &Aty));
+  PetscCall(Dense(op, m, n, D, DT));
+  for (PetscInt e = 0; e < m * n; e++) dmax = PetscMax(dmax, PetscAbsReal(D[e]));
+  for (PetscInt i = 0; i < m; i++)
+    for (PetscInt j = 0; j < n; j++) terr = PetscMax(terr, PetscAbsReal(D[i * n + j] - DT[j * m + i]) / dmax);
+  DPS_CHECK(terr <= 1e-14, "%s: the dense A^T differs from the transpose of the dense A by %.2e (relative to max |A|)", what, terr);
+  for (int t = 0; t < 20; t++) {
+    PetscReal rel;
+    FillRandom(rng, n, x);
+    FillRandom(rng, m, y);
+    PetscCall(DpsOperatorApplyArray(op, x, Ax));
+    PetscCall(DpsOperatorApplyTransposeArray(op, y, Aty));
+    rel   = PetscAbsReal(Dot(m, Ax, y) - Dot(n, x, Aty)) / PetscSqrtReal(Dot(m, Ax, Ax) * Dot(m, y, y));
+    worst = PetscMax(worst, rel);
+  }
+  worst_adjoint = PetscMax(worst_adjoint, worst);
+  DPS_CHECK(worst <= 1e-12, "%s: adjoint identity off by %.2e relative", what, worst);
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "%s (%" PetscInt_FMT " x %" PetscInt_FMT "): adjoint max relative error %.2e over 20 pairs; |dense A^T - dense A ^T| %.2e\n", what, m, n, worst, terr));
+
+  PetscCall(DpsOperatorHasNormalDiagonal(op, &has));
+  if (has) {
+    Vec        d;
+    PetscReal *da, err = 0.0;
+    PetscCall(VecCreateSeq(PETSC_COMM_SELF, n, &d));
+    PetscCall(DpsOperatorGetNormalDiagonal(op, d));
+    PetscCall(VecGetArray(d, &da));
+    for (PetscInt j = 0; j < n; j++) {
+      PetscReal s = 0.0;
+      for (PetscInt i = 0; i < m; i++) s += D[i * n + j] * D[i * n + j];
+      err = PetscMax(err, PetscAbsReal(da[j] - s) / s);
+    }
+    PetscCall(VecRestoreArray(d, &da));
+    PetscCall(VecDestroy(&d));
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "%s: diag(A^T A) relative error %.2e\n", what, err));
+    DPS_CHECK(err <= 1e-12, "%s: diag(A^T A) relative error %.2e", what, err);
+  }
+
+  PetscCall(DpsOperatorHasNormalInverse(op, &has));
+  DPS_CHECK(has == expect_inverse, "%s: exact (a I + b A^T A)^{-1} %s but should %s", what, has ? "offered" : "absent", expect_inverse ? "be offered" : "not be");
+  if (has) {
+    const PetscReal ab[4][2] = {
+      {1.0, 1.0 },
+      {0.3, 2.5 },
+      {2.0, 0.01},
+      {0.1, 10.0}
+    };
+    PetscReal err = 0.0, *Nx, *w;
+    Vec       vin, vout;
+    PetscCall(PetscMalloc2(n, &Nx, n, &w));
+    PetscCall(VecCreateSeqWithArray(PETSC_COMM_SELF, 1, n, Nx, &vin));
+    PetscCall(VecCreateSeqWithArray(PETSC_COMM_SELF, 1, n, w, &vout));
+    for (int c = 0; c < 4; c++) {
+      FillRandom(rng, n, x);
+      for (PetscInt j = 0; j < n; j++) { /* (a I + b D^T D) x with the dense matrix */
+        PetscReal s = 0.0;
+        for (PetscInt i = 0; i < m; i++) {
+          PetscReal dx = 0.0;
+          if (D[i * n + j] == 0.0) continue;
+          for (PetscInt l = 0; l < n; l++) dx += D[i * n + l] * x[l];
+          s += D[i * n + j] * dx;
+        }
+        Nx[j] = ab[c][0] * x[j] + ab[c][1] * s;
+      }
+      PetscCall(DpsOperatorApplyNormalInverse(op, ab[c][0], ab[c][1], vin, vout));
+      for (PetscInt j = 0; j < n; j++) err = PetscMax(err, PetscAbsReal(w[j] - x[j]) / PetscSqrtReal(Dot(n, x, x) / n));
+    }
+    PetscCall(VecDestroy(&vin));
+    PetscCall(VecDestroy(&vout));
+    PetscCall(PetscFree2(Nx, w));
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "%s: (a I + b A^T A)^{-1} (a I + b D^T D) x = x to %.2e (4 (a, b) pairs)\n", what, err));
+    DPS_CHECK(err <= 1e-11, "%s: the normal inverse is off by %.2e", what, err);
+  }
+
+  PetscCall(DpsOperatorHasMeasurementInverse(op, &has));
+  if (has) {
+    PetscReal *v, *out, err = 0.0, c = 0.7;
+    PetscCall(PetscMalloc2(n, &v, m, &out));
+    for (PetscInt j = 0; j < n; j++) v[j] = DpsTestUniform(rng);
+    FillRandom(rng, m, y);
+    PetscCall(DpsOperatorApplyMeasurementInverse(op, c, v, y, out));
+    for (PetscInt i = 0; i < m; i++) { /* (c I + D diag(v) D^T) out = y */
+      PetscReal s = c * out[i];
+      for (PetscInt l = 0; l < m; l++) {
+        PetscReal g = 0.0;
+        for (PetscInt j = 0; j < n; j++) g += D[i * n + j] * v[j] * D[l * n + j];
+        s += g * out[l];
+      }
+      err = PetscMax(err, PetscAbsReal(s - y[i]));
+    }
+    PetscCall(PetscFree2(v, out));
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "%s: (c I + A diag(v) A^T) applied to its inverse's result: max error %.2e\n", what, err));
+    DPS_CHECK(err <= 1e-12, "%s: measurement inverse off by %.2e", what, err);
+  }
+
+  PetscCall(DpsOperatorHasSVD(op, &has));
+  DPS_CHECK(has == expect_svd, "%s: SVD %s but should %s", what, has ? "offered" : "absent", expect_svd ? "be offered" : "not be");
+  if (has) {
+    const PetscInt   k0 = PetscMin(m, n);
+    const PetscReal *sv;
+    PetscReal       *U, *V, *e, *col, rerr = 0.0, nA = 0.0, uerr = 0.0, verr = 0.0;
+    PetscCall(PetscMalloc4(m * k0, &U, n * n, &V, PetscMax(m, n), &e, PetscMax(m, n), &col));
+    PetscCall(DpsOperatorGetSingularValues(op, &sv));
+    for (PetscInt j = 0; j < n; j++) {
+      for (PetscInt i = 0; i < n; i++) e[i] = i == j;
+      PetscCall(DpsOperatorApplyV(op, e, col));
+      for (PetscInt i = 0; i < n; i++) V[i * n + j] = col[i];
+    }
+    for (PetscInt i = 0; i < m; i++) {
+      for (PetscInt l = 0; l < m; l++) e[l] = l == i;
+      PetscCall(DpsOperatorApplyUT(op, e, col));
+      for (PetscInt k = 0; k < k0; k++) U[i * k0 + k] = col[k];
+    }
+    for (PetscInt k = 0; k < n; k++) DPS_CHECK(sv[k] >= 0 && (k < k0 || sv[k] == 0), "%s: singular value %" PetscInt_FMT " is %g", what, k, (double)sv[k]);
+    for (PetscInt i = 0; i < m; i++)
+      for (PetscInt j = 0; j < n; j++) {
+        PetscReal a = 0.0;
+        for (PetscInt k = 0; k < k0; k++) a += U[i * k0 + k] * sv[k] * V[j * n + k];
+        rerr += PetscSqr(a - D[i * n + j]);
+        nA += PetscSqr(D[i * n + j]);
+      }
+    rerr = PetscSqrtReal(rerr / nA);
+    for (PetscInt k = 0; k < k0; k++)
+      for (PetscInt l = 0; l < k0; l++) {
+        PetscReal g = 0.0;
+        for (PetscInt i = 0; i < m; i++) g += U[i * k0 + k] * U[i * k0 + l];
+        uerr = PetscMax(uerr, PetscAbsReal(g - (k == l)));
+      }
+    for (PetscInt k = 0; k < n; k++)
+      for (PetscInt l = 0; l < n; l++) {
+        PetscReal g = 0.0;
+        for (PetscInt i = 0; i < n; i++) g += V[i * n + k] * V[i * n + l];
+        verr = PetscMax(verr, PetscAbsReal(g - (k == l)));
+      }
+    /* V^T is V's transpose: V^T (V e_j) = e_j */
+    {
+      PetscReal vterr = 0.0;
+      for (PetscInt j = 0; j < n; j++) {
+        for (PetscInt i = 0; i < n; i++) e[i] = V[i * n + j];
+        PetscCall(DpsOperatorApplyVT(op, e, col));
+        for (PetscInt i = 0; i < n; i++) vterr = PetscMax(vterr, PetscAbsReal(col[i] - (i == j)));
+      }
+      DPS_CHECK(vterr <= 1e-12, "%s: V^T V e_j differs from e_j by %.2e", what, vterr);
+    }
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "%s SVD: |U diag(sv) V^T - A|_F / |A|_F %.2e; max |U^T U - I| %.2e; max |V^T V - I| %.2e\n", what, rerr, uerr, verr));
+    DPS_CHECK(rerr <= 1e-12 && uerr <= 1e-12 && verr <= 1e-12, "%s: SVD errors %.2e %.2e %.2e", what, rerr, uerr, verr);
+    PetscCall(PetscFree4(U, V, e, col));
+  }
+  if (Dout) {
+    PetscCall(PetscMalloc1(m * n, Dout));
+    PetscCall(PetscArraycpy(*Dout, D, m * n));
+  }
+  PetscCall(PetscFree6(D, DT, x, y, Ax, Aty));
+  PetscFunctionReturn(0);
+}
+
+/* save, load into a fresh operator given the data shape first, and compare the dense matrices exactly */
+static PetscErrorCode CheckRoundTrip(DpsOperator op, const char *what)
+{
+  char        fname[PETSC_MAX_PATH_LEN];
+  hid_t       f;
+  DpsOperator op2;
+  PetscInt    m, n, m2, n2, shape[3], diff = 0;
+  PetscBool   has;
+  PetscReal  *D, *DT, *D2, *DT2;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(fname, sizeof(fname), "unit_operator_images_%d.h5", (int)getpid()));
+  PetscCall(DpsH5Create(PETSC_COMM_SELF, fname, &f));
+  PetscCall(DpsOperatorSave(op, f));
+  PetscCall(DpsH5Close(&f));
+  PetscCall(DpsOperatorGetDataShape(op, &has, shape));
+  PetscCall(DpsOperatorCreate(PETSC_COMM_SELF, &op2));
+  PetscCall(DpsOperatorSetDataShape(op2, shape[0], shape[1], shape[2]));
+  PetscCall(DpsH5Open(PETSC_COMM_SELF, fname, PETSC_FALSE, &f));
+  PetscCall(DpsOperatorLoad(op2, f, fname));
+  PetscCall(DpsH5Close(&f));
+  PetscCall(DpsOperatorGetSizes(op, &m, &n));
+  PetscCall(DpsOperatorGetSizes(op2, &m2, &n2));
+  DPS_CHECK(m == m2 && n == n2, "%s: loaded sizes %" PetscInt_FMT " x %" PetscInt_FMT ", saved %" PetscInt_FMT " x %" PetscInt_FMT, what, m2, n2, m, n);
+  if (m == m2 && n == n2) {
+    PetscCall(PetscMalloc4(m * n, &D, m * n, &DT, m * n, &D2, m * n, &DT2));
+    PetscCall(Dense(op, m, n, D, DT));
+    PetscCall(Dense(op2, m, n, D2, DT2));
+    for (PetscInt e = 0; e < m * n; e++) diff += D[e] != D2[e];
+    PetscCall(PetscFree4(D, DT, D2, DT2));
+  }
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "%s: HDF5 round trip, dense A mismatches %" PetscInt_FMT "\n", what, diff));
+  DPS_CHECK(diff == 0, "%s: the loaded operator differs in %" PetscInt_FMT " entries", what, diff);
+  PetscCall(DpsOperatorDestroy(&op2));
+  PetscCheck(unlink(fname) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot remove %s", fname);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode MakeBlur(PetscInt C, PetscInt H, PetscInt W, DpsBlurMode mode, PetscInt kh, PetscInt kw, const PetscReal k[], DpsOperator *op)
+{
+  PetscFunctionBegin;
+  PetscCall(DpsOperatorCreate(PETSC_COMM_SELF, op));
+  PetscCall(DpsOperatorSetType(*op, DPSOPERATORBLUR));
+  PetscCall(DpsOperatorSetDataShape(*op, C, H, W));
+  PetscCall(DpsOperatorBlurSetMode(*op, mode));
+  if (k) PetscCall(DpsOperatorBlurSetKernel(*op, kh, kw, k));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TestBlurFixtures(const char fixture[], DpsTestRng *rng)
+{
+  const char *cases[] = {"reflect_small", "reflect_kernel_larger_than_image", "circular_small", "circular_odd"};
+  hid_t       f;
+
+  PetscFunctionBegin;
+  PetscCall(DpsH5Open(PETSC_COMM_SELF, fixture, PETSC_FALSE, &f));
+  for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+    char        path[128], mode[16];
+    hsize_t     xd[3], kd[2];
+    PetscReal  *x, *k, *y, *Ax, err = 0.0, ymax = 0.0;
+    DpsOperator op;
+    PetscBool   circ;
+    PetscInt    n;
+    PetscCall(PetscSNPrintf(path, sizeof(path), "/%s/x", cases[c]));
+    PetscCall(DpsH5GetDims(f, fixture, path, 3, "(C, H, W)", xd));
+    n = (PetscInt)(xd[0] * xd[1] * xd[2]);
+    PetscCall(PetscSNPrintf(path, sizeof(path), "/%s/kernel", cases[c]));
+    PetscCall(DpsH5GetDims(f, fixture, path, 2, "(kh, kw)", kd));
+    PetscCall(PetscMalloc4(n, &x, kd[0] * kd[1], &k, n, &y, n, &Ax));
+    PetscCall(DpsH5ReadAll(f, fixture, path, k));
+    PetscCall(PetscSNPrintf(path, sizeof(path), "/%s/x", cases[c]));
+    PetscCall(DpsH5ReadAll(f, fixture, path, x));
+    PetscCall(PetscSNPrintf(path, sizeof(path), "/%s/y", cases[c]));
+    PetscCall(DpsH5ReadAll(f, fixture, path, y));
+    PetscCall(PetscSNPrintf(path, sizeof(path), "/%s", cases[c]));
+    PetscCall(DpsH5ReadStringAttribute(f, fixture, path, "mode", mode, sizeof(mode)));
+    PetscCall(PetscStrcmp(mode, "circular", &circ));
+    PetscCall(MakeBlur((PetscInt)xd[0], (PetscInt)xd[1], (PetscInt)xd[2], circ ? DPS_BLUR_CIRCULAR : DPS_BLUR_REFLECT, (PetscInt)kd[0], (PetscInt)kd[1], k, &op));
+    PetscCall(DpsOperatorApplyArray(op, x, Ax));
+    for (PetscInt e = 0; e < n; e++) {
+      err  = PetscMax(err, PetscAbsReal(Ax[e] - y[e]));
+      ymax = PetscMax(ymax, PetscAbsReal(y[e]));
+    }
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "blur %s (%s, %d x %d x %d, kernel %d x %d): max |A x - scipy| / max |y| = %.2e\n", cases[c], mode, (int)xd[0], (int)xd[1], (int)xd[2], (int)kd[0], (int)kd[1], err / ymax));
+    DPS_CHECK(err <= 1e-12 * ymax, "blur %s: differs from scipy.ndimage.correlate by %.2e", cases[c], err);
+    PetscCall(CheckOperator(op, cases[c], rng, circ, circ, NULL));
+    PetscCall(CheckRoundTrip(op, cases[c]));
+    PetscCall(DpsOperatorDestroy(&op));
+    PetscCall(PetscFree4(x, k, y, Ax));
+  }
+  {
+    PetscReal *ref, *k, err = 0.0;
+    PetscCall(PetscMalloc2(61 * 61, &ref, 61 * 61, &k));
+    PetscCall(DpsH5ReadAll(f, fixture, "/gaussian_61_sigma3", ref));
+    PetscCall(DpsBlurGaussianKernel(61, 3.0, k));
+    for (PetscInt e = 0; e < 61 * 61; e++) err = PetscMax(err, PetscAbsReal(k[e] - ref[e]));
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "default kernel against scipy.ndimage.gaussian_filter(delta, 3): max difference %.2e (peak %.6f)\n", err, (double)ref[30 * 61 + 30]));
+    DPS_CHECK(err <= 1e-16, "the default Gaussian kernel differs from the reference by %.2e", err);
+    PetscCall(PetscFree2(ref, k));
+  }
+  PetscCall(DpsH5Close(&f));
+  PetscFunctionReturn(0);
+}
+
+/* the default operator (Gaussian 61 x 61, sigma 3) in both modes on small images: the kernel is wider than them */
+static PetscErrorCode TestBlurDefault(DpsTestRng *rng)
+{
+  DpsOperator op;
+
+  PetscFunctionBegin;
+  PetscCall(MakeBlur(2, 6, 5, DPS_BLUR_REFLECT, 0, 0, NULL, &op));
+  PetscCall(CheckOperator(op, "blur default reflect 2x6x5", rng, PETSC_FALSE, PETSC_FALSE, NULL));
+  PetscCall(CheckRoundTrip(op, "blur default reflect"));
+  PetscCall(DpsOperatorDestroy(&op));
+  PetscCall(MakeBlur(3, 8, 6, DPS_BLUR_CIRCULAR, 0, 0, NULL, &op));
+  PetscCall(CheckOperator(op, "blur default circular 3x8x6", rng, PETSC_TRUE, PETSC_TRUE, NULL));
+  PetscCall(DpsOperatorDestroy(&op));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode MakeSR(PetscInt C, PetscInt H, PetscInt W, PetscInt f, DpsSRKind kind, DpsOperator *op)
+{
+  PetscFunctionBegin;
+  PetscCall(DpsOperatorCreate(PETSC_COMM_SELF, op));
+  PetscCall(DpsOperatorSetType(*op, DPSOPERATORSR));
+  PetscCall(DpsOperatorSetDataShape(*op, C, H, W));
+  PetscCall(DpsOperatorSRSetFactor(*op, f, kind));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TestSR(DpsTestRng *rng)
+{
+  /* util/resizer.py's weights for n = 8, f = 2 (scale 1/2, kernel width 8, 10 taps): output 1 sits at 1.5, its
+     taps at distances 3.5 ... -3.5 get cubic(d / 2) / 2 = -3/256, -9/256, 29/256, 111/256, 111/256, 29/256, -9/256,
+     -3/256 (the sum of cubic(d / 2) is 2); positions 0, -1, -2 mirror onto 1, 2, 3 (edge repeated). */
+  const PetscReal R8[4][8] = {
+    {140.0 / 256, 102.0 / 256, 26.0 / 256,  -9.0 / 256,  -3.0 / 256,  0,           0,           0          },
+    {-12.0 / 256, 29.0 / 256,  111.0 / 256, 111.0 / 256, 29.0 / 256,  -9.0 / 256,  -3.0 / 256,  0          },
+    {0,           -3.0 / 256,  -9.0 / 256,  29.0 / 256,  111.0 / 256, 111.0 / 256, 29.0 / 256,  -12.0 / 256},
+    {0,           0,           0,           -3.0 / 256,  -9.0 / 256,  26.0 / 256,  102.0 / 256, 140.0 / 256}
+  };
+  PetscReal   R[32], *D;
+  PetscInt    mism = 0;
+  DpsOperator op;
+
+  PetscFunctionBegin;
+  PetscCall(DpsSRBicubicMatrix(8, 2, R));
+  for (PetscInt i = 0; i < 4; i++)
+    for (PetscInt j = 0; j < 8; j++) mism += R[i * 8 + j] != R8[i][j];
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "bicubic 8 -> 4 weights against the resizer's formula: %" PetscInt_FMT " mismatches of 32 (exact comparison)\n", mism));
+  DPS_CHECK(mism == 0, "bicubic 1-D weights differ from the reference resizer's in %" PetscInt_FMT " entries", mism);
+  for (PetscInt i = 0; i < 4; i++) {
+    PetscReal s = 0.0;
+    for (PetscInt j = 0; j < 8; j++) s += R8[i][j];
+    DPS_CHECK(s == 1.0, "reference row %" PetscInt_FMT " sums to %.17g", i, (double)s);
+  }
+
+  /* bicubic 2 x 8 x 8, f = 2: A = I_C (x) R8 (x) R8 exactly */
+  PetscCall(MakeSR(2, 8, 8, 2, DPS_SR_BICUBIC, &op));
+  PetscCall(CheckOperator(op, "sr bicubic f=2 2x8x8", rng, PETSC_TRUE, PETSC_TRUE, &D));
+  mism = 0;
+  for (PetscInt c = 0; c < 2; c++)
+    for (PetscInt i = 0; i < 4; i++)
+      for (PetscInt j = 0; j < 4; j++)
+        for (PetscInt cc = 0; cc < 2; cc++)
+          for (PetscInt r = 0; r < 8; r++)
+            for (PetscInt s = 0; s < 8; s++) {
+              PetscReal expect = c == cc ? R8[i][r] * R8[j][s] : 0.0;
+              mism += PetscAbsReal(D[((c * 4 + i) * 4 + j) * 128 + (cc * 8 + r) * 8 + s] - expect) > 1e-15;
+            }
+  DPS_CHECK(mism == 0, "sr bicubic: the dense A is not I (x) R (x) R in %" PetscInt_FMT " entries", mism);
+  PetscCall(PetscFree(D));
+  PetscCall(CheckRoundTrip(op, "sr bicubic f=2"));
+  PetscCall(DpsOperatorDestroy(&op));
+  PetscCall(MakeSR(1, 12, 8, 4, DPS_SR_BICUBIC, &op));
+  PetscCall(CheckOperator(op, "sr bicubic f=4 1x12x8", rng, PETSC_TRUE, PETSC_TRUE, NULL));
+  PetscCall(DpsOperatorDestroy(&op));
+
+  /* block means */
+  {
+    const PetscInt cfg[3][4] = {
+      {2, 4, 6, 2},
+      {1, 6, 3, 3},
+      {3, 4, 4, 4}
+    };
+    for (int t = 0; t < 3; t++) {
+      const PetscInt C = cfg[t][0], H = cfg[t][1], W = cfg[t][2], f = cfg[t][3], h = H / f, w = W / f;
+      char           what[64];
+      PetscCall(PetscSNPrintf(what, sizeof(what), "sr block f=%" PetscInt_FMT " %" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT, f, C, H, W));
+      PetscCall(MakeSR(C, H, W, f, DPS_SR_BLOCK, &op));
+      PetscCall(CheckOperator(op, what, rng, PETSC_TRUE, PETSC_TRUE, &D));
+      mism = 0;
+      for (PetscInt c = 0; c < C; c++)
+        for (PetscInt i = 0; i < h; i++)
+          for (PetscInt j = 0; j < w; j++)
+            for (PetscInt e = 0; e < C * H * W; e++) {
+              PetscInt  cc = e / (H * W), r = (e / W) % H, s = e % W;
+              PetscReal expect = (cc == c && r / f == i && s / f == j) ? 1.0 / (f * f) : 0.0;
+              mism += D[((c * h + i) * w + j) * C * H * W + e] != expect;
+            }
+      DPS_CHECK(mism == 0, "%s: the dense A is not the block mean in %" PetscInt_FMT " entries", what, mism);
+      PetscCall(PetscFree(D));
+      if (t == 0) PetscCall(CheckRoundTrip(op, what));
+      PetscCall(DpsOperatorDestroy(&op));
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+/* chain: sr block after a circular blur, and a mask after a reflect blur: the dense A is the product of the parts' */
+static PetscErrorCode TestChain(DpsTestRng *rng)
+{
+  const PetscInt C = 2, H = 6, W = 4;
+  PetscReal      k[9], *Db, *Ds, *Dc, err = 0.0;
+  DpsOperator    parts[2], op;
+
+  PetscFunctionBegin;
+  for (int i = 0; i < 9; i++) k[i] = DpsTestUniform(rng);
+  PetscCall(MakeBlur(C, H, W, DPS_BLUR_CIRCULAR, 3, 3, k, &parts[0]));
+  PetscCall(MakeSR(C, H, W, 2, DPS_SR_BLOCK, &parts[1]));
+  PetscCall(CheckOperator(parts[0], "chain part 0 (blur circular)", rng, PETSC_TRUE, PETSC_TRUE, &Db));
+  PetscCall(CheckOperator(parts[1], "chain part 1 (sr block)", rng, PETSC_TRUE, PETSC_TRUE, &Ds));
+  PetscCall(DpsOperatorCreate(PETSC_COMM_SELF, &op));
+  PetscCall(DpsOperatorSetType(op, DPSOPERATORCHAIN));
+  PetscCall(DpsOperatorSetDataShape(op, C, H, W));
+  PetscCall(DpsOperatorChainSetParts(op, 2, parts));
+  PetscCall(CheckOperator(op, "chain sr block . blur circular", rng, PETSC_FALSE, PETSC_FALSE, &Dc));
+  {
+    const PetscInt n = C * H * W, m = n / 4;
+    for (PetscInt i = 0; i < m; i++)
+      for (PetscInt j = 0; j < n; j++) {
+        PetscReal s = 0.0;
+        for (PetscInt l = 0; l < n; l++) s += Ds[i * n + l] * Db[l * n + j];
+        err = PetscMax(err, PetscAbsReal(s - Dc[i * n + j]));
+      }
+  }
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "chain: max |D_chain - D_sr D_blur| %.2e\n", err));
+  DPS_CHECK(err <= 1e-14, "chain: the dense chain differs from the product of its parts by %.2e", err);
+  PetscCall(CheckRoundTrip(op, "chain"));
+  /* a chain of one part is that part: it offers the part's optional operations */
+  {
+    DpsOperator one;
+    PetscReal  *D1, e1 = 0.0;
+    PetscCall(DpsOperatorCreate(PETSC_COMM_SELF, &one));
+    PetscCall(DpsOperatorSetType(one, DPSOPERATORCHAIN));
+    PetscCall(DpsOperatorSetDataShape(one, C, H, W));
+    PetscCall(DpsOperatorChainSetParts(one, 1, parts));
+    PetscCall(CheckOperator(one, "chain of one part (blur circular)", rng, PETSC_TRUE, PETSC_TRUE, &D1));
+    for (PetscInt e = 0; e < C * H * W * C * H * W; e++) e1 = PetscMax(e1, PetscAbsReal(D1[e] - Db[e]));
+    DPS_CHECK(e1 == 0.0, "chain of one part differs from the part by %.2e", e1);
+    PetscCall(PetscFree(D1));
+    PetscCall(DpsOperatorDestroy(&one));
+  }
+  PetscCall(PetscFree3(Db, Ds, Dc));
+  PetscCall(DpsOperatorDestroy(&op));
+  PetscCall(DpsOperatorDestroy(&parts[0]));
+  PetscCall(DpsOperatorDestroy(&parts[1]));
+  PetscFunctionReturn(0);
+}
+
+int main(int argc, char **argv)
+{
+  DpsTestRng rng;
+  char       fixture[PETSC_MAX_PATH_LEN] = "";
+  PetscBool  flg;
+
+  PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-fixture", fixture, sizeof(fixture), &flg));
+  PetscCheck(flg, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "give -fixture tests/unit/fixtures/blur_scipy.h5");
+  DpsTestRngSeed(&rng, 20250612);
+  PetscCall(TestBlurFixtures(fixture, &rng));
+  PetscCall(TestBlurDefault(&rng));
+  PetscCall(TestSR(&rng));
+  PetscCall(TestChain(&rng));
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "largest adjoint error over every operator: %.2e\n", worst_adjoint));
+  DPS_TEST_END();
+}
