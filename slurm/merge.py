@@ -17,7 +17,7 @@ import sys
 import h5py
 import numpy as np
 
-COUNTERS = ("score_evaluations", "score_jvps", "score_vjps", "cg_solves", "cg_iterations")
+COUNTERS = ("score_evaluations", "score_jvps", "score_vjps", "cg_solves", "cg_iterations", "draws_out_of_range")
 SAME = ("version", "input", "sampler", "score_backend", "seed", "samples", "steps", "sigma_y", "conventions")
 
 

@@ -41,6 +41,18 @@ PetscErrorCode DpsAppSimulate(MPI_Comm comm)
   PetscCall(DpsCheckOutputPath(comm, "output file", output, force));
 
   PetscCall(DpsGMMProblemCreate(&spec, &prior, &op, &sigma_y));
+  if (!strcmp(spec.operator_type, DPSOPERATORINPAINT)) {
+    /* a mask that observes nothing makes a problem that is only the prior: `run` refuses it, so it is not
+       written (diag(A^T A) is the mask) */
+    Vec       mask;
+    PetscReal max;
+    PetscCall(DpsOperatorGetSizes(op, &m, &d));
+    PetscCall(VecCreateSeq(PETSC_COMM_SELF, d, &mask));
+    PetscCall(DpsOperatorGetNormalDiagonal(op, mask));
+    PetscCall(VecMax(mask, NULL, &max));
+    PetscCall(VecDestroy(&mask));
+    PetscCheck(max > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-inpaint_missing %g%s: the mask leaves nothing observed (none of the %" PetscInt_FMT " entries): a run would refuse it", (double)spec.missing, spec.hasbox ? " with -inpaint_box" : "", d);
+  }
   PetscCall(DpsOperatorGetSizes(op, &m, &d));
   PetscCall(PetscMalloc2(N * d, &x0, N * m, &y));
   PetscCall(DpsGMMProblemDraw(&spec, prior, op, sigma_y, 0, N, x0, y));

@@ -124,11 +124,6 @@ PetscErrorCode DpsGMMProblemCreate(const DpsGMMProblemSpec *spec, DpsScore *prio
     PetscReal *mask;
     PetscCall(PetscMalloc1(dx, &mask));
     PetscCall(DpsSimulateMask(spec->seed, shape, spec->missing, spec->box, spec->hasbox, mask));
-    {
-      PetscInt observed = 0;
-      for (PetscInt i = 0; i < dx; i++) observed += mask[i] != 0;
-      PetscCheck(observed, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-inpaint_missing %g%s: the mask leaves nothing observed (none of the %" PetscInt_FMT " entries): the run would sample the prior", (double)spec->missing, spec->hasbox ? " with -inpaint_box" : "", dx);
-    }
     PetscCall(DpsOperatorInpaintSetMask(*op, dx, mask));
     PetscCall(PetscFree(mask));
   }

@@ -1,7 +1,7 @@
 /* DpsCheckpoint: the restart file of a run (include/dpsolve/checkpoint.h, docs/running-on-slurm.md).
 
-   Layout (format "dpsolve checkpoint 1"):
-     /                 attributes format, run_id, sequence, sizes [N, S, d, q], counts [6], complete (written last)
+   Layout (format "dpsolve checkpoint 2"; 1 had six counts, before draws_out_of_range):
+     /                 attributes format, run_id, sequence, sizes [N, S, d, q], counts [DPS_NUM_COUNTS = 7], complete (written last)
      /identity         one string attribute per entry of the run's identity ("-steps" = "30", ...)
      /progress         [N] int64: -1 not started, 0 done, i = 1..steps in flight (its draws hold x_i)
      /flight/index     [F] int64: the inputs in flight, ascending
@@ -19,7 +19,7 @@
 #include "io/h5.h"
 #include "io/checksum.h"
 
-#define DPS_CHECKPOINT_FORMAT "dpsolve checkpoint 1"
+#define DPS_CHECKPOINT_FORMAT "dpsolve checkpoint 2"
 #define DPS_MAX_IDENTITY      512
 
 static PetscClassId  DPS_CHECKPOINT_CLASSID;

@@ -77,10 +77,29 @@ PetscErrorCode DpsScoreGMMGetPrior(DpsScore s, PetscInt *K, PetscInt *d, const P
   PetscFunctionReturn(0);
 }
 
+/* reads the prior into w, mu, var (allocated by the caller, who frees them whatever happens), checks it and sets it */
+static PetscErrorCode DpsScoreGMMReadPrior(DpsScore s, hid_t file, const char fname[], const hsize_t dw[], const hsize_t dm[], PetscReal w[], PetscReal mu[], PetscReal var[])
+{
+  PetscFunctionBegin;
+  PetscCall(DpsH5ReadAll(file, fname, "/prior/weights", w));
+  PetscCall(DpsH5ReadAll(file, fname, "/prior/means", mu));
+  PetscCall(DpsH5ReadAll(file, fname, "/prior/variances", var));
+  PetscCall(DpsH5CheckFinite(fname, "/prior/means", 0, (PetscInt)dm[0], (PetscInt)dm[1], mu));
+  for (hsize_t k = 0; k < dw[0]; k++) {
+    PetscCheck(PetscIsNormalReal(w[k]) && w[k] > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /prior/weights holds %g at component %llu: weights must be positive and finite", fname, (double)w[k], (unsigned long long)k);
+    PetscCheck(PetscIsNormalReal(var[k]) && var[k] > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /prior/variances holds %g at component %llu: variances must be positive and finite", fname, (double)var[k], (unsigned long long)k);
+    PetscCheck(!PetscIsInfReal(DpsGmmSquaredNorm((PetscInt)dm[1], mu + k * dm[1])), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /prior/means: the squared norm of component %llu overflows to inf (its largest entry is %g), and the score with it", fname, (unsigned long long)k,
+               (double)DpsGmmMaxAbs((PetscInt)dm[1], mu + k * dm[1]));
+  }
+  PetscCall(DpsScoreGMMSetPrior(s, (PetscInt)dw[0], (PetscInt)dm[1], w, mu, var));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode DpsScoreLoad_GMM(DpsScore s, hid_t file, const char fname[])
 {
-  hsize_t    dw[1], dm[2], dv[1];
-  PetscReal *w, *mu, *var;
+  hsize_t        dw[1], dm[2], dv[1];
+  PetscReal     *w, *mu, *var;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   PetscCall(DpsH5GetDims(file, fname, "/prior/weights", 1, "(K)", dw));
@@ -93,18 +112,9 @@ static PetscErrorCode DpsScoreLoad_GMM(DpsScore s, hid_t file, const char fname[
   PetscCheck((double)dm[0] * (double)dm[1] <= (double)PETSC_MAX_INT, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /prior/means is %llu x %llu, too large: its %.4g entries exceed the %d that one rank can index, and would need %.1f GiB of memory on every rank", fname,
              (unsigned long long)dm[0], (unsigned long long)dm[1], (double)dm[0] * (double)dm[1], (int)PETSC_MAX_INT, (double)dm[0] * (double)dm[1] * sizeof(PetscReal) / 1073741824.0);
   PetscCall(PetscMalloc3(dw[0], &w, dm[0] * dm[1], &mu, dv[0], &var));
-  PetscCall(DpsH5ReadAll(file, fname, "/prior/weights", w));
-  PetscCall(DpsH5ReadAll(file, fname, "/prior/means", mu));
-  PetscCall(DpsH5ReadAll(file, fname, "/prior/variances", var));
-  PetscCall(DpsH5CheckFinite(fname, "/prior/means", 0, (PetscInt)dm[0], (PetscInt)dm[1], mu));
-  for (hsize_t k = 0; k < dw[0]; k++) {
-    PetscCheck(PetscIsNormalReal(w[k]) && w[k] > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /prior/weights holds %g at component %llu: weights must be positive and finite", fname, (double)w[k], (unsigned long long)k);
-    PetscCheck(PetscIsNormalReal(var[k]) && var[k] > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /prior/variances holds %g at component %llu: variances must be positive and finite", fname, (double)var[k], (unsigned long long)k);
-    PetscCheck(!PetscIsInfReal(DpsGmmSquaredNorm((PetscInt)dm[1], mu + k * dm[1])), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset /prior/means: the squared norm of component %llu overflows to inf (its largest entry is %g), and the score with it", fname, (unsigned long long)k,
-               (double)DpsGmmMaxAbs((PetscInt)dm[1], mu + k * dm[1]));
-  }
-  PetscCall(DpsScoreGMMSetPrior(s, (PetscInt)dw[0], (PetscInt)dm[1], w, mu, var));
+  ierr = DpsScoreGMMReadPrior(s, file, fname, dw, dm, w, mu, var);
   PetscCall(PetscFree3(w, mu, var));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
