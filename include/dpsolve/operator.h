@@ -33,7 +33,8 @@ PETSC_EXTERN PetscErrorCode DpsOperatorGetDataShape(DpsOperator, PetscBool *, Pe
 PETSC_EXTERN PetscErrorCode DpsOperatorGetMeasurementShape(DpsOperator, PetscInt[3]); /* (C, H, W) of y; (1, 1, m) if not an image */
 
 /* Type-specific data. */
-PETSC_EXTERN PetscErrorCode DpsOperatorInpaintSetMask(DpsOperator, PetscInt, const PetscReal[]);
+PETSC_EXTERN PetscErrorCode DpsOperatorInpaintSetMask(DpsOperator, PetscInt, const PetscReal[]); /* n or H W (shared) entries */
+PETSC_EXTERN PetscErrorCode DpsOperatorInpaintSetBox(DpsOperator, PetscInt, PetscInt, PetscInt, PetscInt); /* row0, col0, height, width */
 PETSC_EXTERN PetscErrorCode DpsOperatorCSSetMatrix(DpsOperator, PetscInt, PetscInt, const PetscReal[]);
 /* chain: A = A_k ... A_1 (part 0 applied first); the chain keeps a reference to each part */
 PETSC_EXTERN PetscErrorCode DpsOperatorChainSetParts(DpsOperator, PetscInt, const DpsOperator[]);

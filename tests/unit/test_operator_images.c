@@ -1,4 +1,5 @@
-/* unit_operator_images: the image operators of methods.md section 8 (blur, sr, chain) on (C, H, W) data.
+/* unit_operator_images: the image operators of methods.md section 8 (blur, sr, chain, inpaint's shared per-pixel
+   masks and boxes) on (C, H, W) data.
    For every operator and mode, at small sizes, against a dense matrix built column by column (A e_j):
    - adjoint identity <A x, y> = <x, A^T y> for 20 random pairs, to 1e-12 relative (|Ax| |y|), and the dense A^T
      (A^T e_i) equal to the transpose of the dense A;
@@ -481,6 +482,79 @@ static PetscErrorCode TestChain(DpsTestRng *rng)
   PetscFunctionReturn(0);
 }
 
+/* inpaint on (C, H, W): an [H W] mask shared by the channels is I_C (x) diag(mask); a box is the shared mask
+   that is 0 inside it */
+static PetscErrorCode TestInpaintShared(DpsTestRng *rng)
+{
+  const PetscInt C = 3, H = 4, W = 5, n = C * H * W;
+  PetscReal      mask[20], *D;
+  PetscInt       mism = 0;
+  DpsOperator    op;
+
+  PetscFunctionBegin;
+  for (PetscInt j = 0; j < H * W; j++) mask[j] = DpsTestUniform(rng) < 0.5 ? 0.0 : 1.0;
+  mask[0] = 1.0;
+  PetscCall(DpsOperatorCreate(PETSC_COMM_SELF, &op));
+  PetscCall(DpsOperatorSetType(op, DPSOPERATORINPAINT));
+  PetscCall(DpsOperatorSetDataShape(op, C, H, W));
+  PetscCall(DpsOperatorInpaintSetMask(op, H * W, mask));
+  PetscCall(CheckOperator(op, "inpaint shared mask 3x4x5", rng, PETSC_TRUE, PETSC_TRUE, &D));
+  for (PetscInt i = 0; i < n; i++)
+    for (PetscInt j = 0; j < n; j++) mism += D[i * n + j] != (i == j ? mask[i % (H * W)] : 0.0);
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "inpaint shared mask: dense A against I_3 (x) diag(mask): %" PetscInt_FMT " mismatches\n", mism));
+  DPS_CHECK(mism == 0, "inpaint shared mask: dense A differs from I_C (x) diag(mask) in %" PetscInt_FMT " entries", mism);
+  PetscCall(PetscFree(D));
+  PetscCall(CheckRoundTrip(op, "inpaint shared mask"));
+  PetscCall(DpsOperatorDestroy(&op));
+
+  PetscCall(DpsOperatorCreate(PETSC_COMM_SELF, &op));
+  PetscCall(DpsOperatorSetType(op, DPSOPERATORINPAINT));
+  PetscCall(DpsOperatorSetDataShape(op, 2, H, W));
+  PetscCall(DpsOperatorInpaintSetBox(op, 1, 2, 2, 3));
+  PetscCall(CheckOperator(op, "inpaint box (1, 2, 2, 3) on 2x4x5", rng, PETSC_TRUE, PETSC_TRUE, &D));
+  mism = 0;
+  for (PetscInt i = 0; i < 2 * H * W; i++) {
+    PetscInt  r = (i / W) % H, c = i % W;
+    PetscReal expect = (r >= 1 && r < 3 && c >= 2 && c < 5) ? 0.0 : 1.0;
+    mism += D[i * 2 * H * W + i] != expect;
+  }
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "inpaint box: diagonal against the box: %" PetscInt_FMT " mismatches\n", mism));
+  DPS_CHECK(mism == 0, "inpaint box: %" PetscInt_FMT " diagonal entries wrong", mism);
+  PetscCall(PetscFree(D));
+  PetscCall(CheckRoundTrip(op, "inpaint box"));
+  /* the attribute box of a file gives the same operator */
+  {
+    char           fname[PETSC_MAX_PATH_LEN];
+    hid_t          f;
+    DpsOperator    op2;
+    const PetscInt box[4] = {1, 2, 2, 3};
+    PetscReal     *D2, *DT, *DT2, *D1;
+    PetscInt       diff = 0;
+    PetscCall(PetscSNPrintf(fname, sizeof(fname), "unit_operator_images_box_%d.h5", (int)getpid()));
+    PetscCall(DpsH5Create(PETSC_COMM_SELF, fname, &f));
+    PetscCall(DpsH5CreateGroup(f, "/operator"));
+    PetscCall(DpsH5WriteStringAttribute(f, "/operator", "type", DPSOPERATORINPAINT));
+    PetscCall(DpsH5WriteIntArrayAttribute(f, "/operator", "box", 4, box));
+    PetscCall(DpsH5Close(&f));
+    PetscCall(DpsOperatorCreate(PETSC_COMM_SELF, &op2));
+    PetscCall(DpsOperatorSetDataShape(op2, 2, H, W));
+    PetscCall(DpsH5Open(PETSC_COMM_SELF, fname, PETSC_FALSE, &f));
+    PetscCall(DpsOperatorLoad(op2, f, fname));
+    PetscCall(DpsH5Close(&f));
+    PetscCall(PetscMalloc4(1600, &D1, 1600, &DT, 1600, &D2, 1600, &DT2));
+    PetscCall(Dense(op, 40, 40, D1, DT));
+    PetscCall(Dense(op2, 40, 40, D2, DT2));
+    for (PetscInt e = 0; e < 1600; e++) diff += D1[e] != D2[e];
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "inpaint box from the attribute box of a file: %" PetscInt_FMT " mismatches\n", diff));
+    DPS_CHECK(diff == 0, "inpaint: the attribute box gives another operator (%" PetscInt_FMT " entries)", diff);
+    PetscCall(PetscFree4(D1, DT, D2, DT2));
+    PetscCall(DpsOperatorDestroy(&op2));
+    PetscCheck(unlink(fname) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot remove %s", fname);
+  }
+  PetscCall(DpsOperatorDestroy(&op));
+  PetscFunctionReturn(0);
+}
+
 int main(int argc, char **argv)
 {
   DpsTestRng rng;
@@ -495,6 +569,7 @@ int main(int argc, char **argv)
   PetscCall(TestBlurDefault(&rng));
   PetscCall(TestSR(&rng));
   PetscCall(TestChain(&rng));
+  PetscCall(TestInpaintShared(&rng));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "largest adjoint error over every operator: %.2e\n", worst_adjoint));
   DPS_TEST_END();
 }
