@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The image benchmark: every sampler with the shipped Fashion-MNIST prior (data/models/fmnist32.h5) on a fixed
+# set of held-out test images, beside classical non-learned baselines (bench/images/README.md).
+#
+#   bench/images/run.sh [-n images (32)] [-F first test image (1000)] [-s steps (100)] [-d draws (4)]
+#                       [-j parallel runs (2)] [-b batch (4)] [-m methods,comma,separated (all)]
+#                       [-t tasks,comma,separated (all)] [-f] [-o out dir (out/bench-images)]
+#
+# Writes <out>/results.csv (one row per method, task and image), <out>/table.md (mean ± 95% interval over the
+# images) and <out>/psnr-ssim.png, <out>/grid-<task>.png (report.py). Each run is one dpsolve process on one rank
+# over all images of a task; -j runs go side by side. A finished run is kept (its rows in <out>/runs/...): the
+# benchmark resumes where it stopped, and -m adds methods to an earlier run's table; -f runs the chosen methods
+# again. A sampler that fails is recorded as failed with its exit status and message, and the rest go on.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+N=32 FIRST=1000 STEPS=100 DRAWS=4 J=2 BATCH=4 ONLY="" TONLY="" FORCE=0 OUT=out/bench-images
+while getopts "n:F:s:d:j:b:m:t:fo:" o; do
+  case $o in
+    n) N=$OPTARG ;; F) FIRST=$OPTARG ;; s) STEPS=$OPTARG ;; d) DRAWS=$OPTARG ;; j) J=$OPTARG ;; b) BATCH=$OPTARG ;;
+    m) ONLY=$OPTARG ;; t) TONLY=$OPTARG ;; f) FORCE=1 ;; o) OUT=$OPTARG ;; *) exit 2 ;;
+  esac
+done
+python=/usr/bin/python3 # Debian's, with numpy, h5py, scikit-image and matplotlib
+dps=$(pwd)/${DPSOLVE:-build/dpsolve}
+[ -x "$dps" ] || { echo "bench/images: $dps not found: run scripts/setup.sh first (or set DPSOLVE)" >&2; exit 1; }
+for m in skimage:python3-skimage matplotlib:python3-matplotlib; do
+  $python -c "import ${m%%:*}" 2> /dev/null || {
+    echo "bench/images: the Python module ${m%%:*} is missing: apt-get install ${m#*:} (Debian)" >&2; exit 1; }
+done
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} # one core per run; -j runs side by side
+
+# The tasks: name | tools/make_image_problem.py options. The fixed image set is test images FIRST..FIRST+N-1
+# (1000..1031 by default: not the demo's 0..7). Hook: add the seed's other tasks here as their operators land
+# (Gaussian and motion deblurring, 4x super-resolution), with their baselines in score.py's BASELINES.
+TASKS=(
+  "random|--mask random --missing 0.7 --sigma-y 0.05 --seed 0"
+  "box|--mask box --box 8,8,16,16 --sigma-y 0.05 --seed 0"
+)
+# The methods and their settings (docs/samplers.md): name | options | steps. DPS's zeta is its default and
+# configs/samplers/dps.yaml's (1.0); ddrm is run at its published 20 steps and at 100.
+METHODS=(
+  "ddrm-20|-sampler_type ddrm -ddrm_eta 0.85 -ddrm_eta_b 1|20"
+  "ddrm-100|-sampler_type ddrm -ddrm_eta 0.85 -ddrm_eta_b 1|100"
+  "ddpm|-sampler_type ddpm|$STEPS"
+  "cdps|-sampler_type cdps -cdps_coupling shared|$STEPS"
+  "cdps-independent|-sampler_type cdps -cdps_coupling independent|$STEPS"
+  "dps|-sampler_type dps -dps_zeta 1.0|$STEPS"
+  "pigdm|-sampler_type pigdm|$STEPS"
+  "cadps|-sampler_type cadps -cadps_variant paper -cadps_probes 1 -cadps_fd_step 1e-3|$STEPS"
+  "cadps-released|-sampler_type cadps -cadps_variant released|$STEPS"
+)
+picked() { [ -z "$2" ] || [[ ",$2," == *",$1,"* ]]; }
+
+mkdir -p "$OUT/inputs"
+OUT=$(cd "$OUT" && pwd)
+RUNS=$OUT/runs/first$FIRST-n$N-s$STEPS-d$DRAWS
+mkdir -p "$RUNS"
+jobs=$RUNS/jobs.txt
+: > "$jobs"
+for t in "${TASKS[@]}"; do
+  IFS='|' read -r task topts <<< "$t"
+  picked "$task" "$TONLY" || continue
+  in=$OUT/inputs/$task-first$FIRST-n$N.h5
+  # shellcheck disable=SC2086
+  [ -e "$in" ] || $python tools/make_image_problem.py $topts --first "$FIRST" --images "$N" --out "$in" > /dev/null
+  [ -s "$RUNS/$task-baselines.csv" ] || $python bench/images/score.py baselines "$in" "$task" > "$RUNS/$task-baselines.csv"
+done
+for m in "${METHODS[@]}"; do
+  IFS='|' read -r name opts steps <<< "$m"
+  picked "$name" "$ONLY" || continue
+  for t in "${TASKS[@]}"; do
+    task=${t%%|*}
+    picked "$task" "$TONLY" || continue
+    [ "$FORCE" = 1 ] && rm -f "$RUNS/$task-$name.csv"
+    [ -s "$RUNS/$task-$name.csv" ] || echo "$task $name $steps $opts" >> "$jobs"
+  done
+done
+
+run_one() {
+  local task=$1 name=$2 steps=$3; shift 3
+  local in=$OUT/inputs/$task-first$FIRST-n$N.h5 out=$RUNS/$task-$name.h5 log=$RUNS/$task-$name.log
+  local rc=0 t0=$SECONDS
+  rm -f "$out" # a failed run must not leave an earlier run's output to be scored
+  "$dps" run -options_file_yaml configs/models/fmnist32.yaml -input "$in" -output "$out" -samples "$DRAWS" \
+    -steps "$steps" -seed 1 -batch "$BATCH" -run_view 0 -progress 0 -force "$@" > "$log" 2>&1 || rc=$?
+  echo "$task $name: exit $rc, $((SECONDS - t0)) s" | tee -a "$RUNS/timing.txt" >&2
+  $python bench/images/score.py run "$in" "$out" "$log" "$name" "$task" "$rc" "$steps" "$DRAWS" > "$RUNS/$task-$name.csv.tmp"
+  mv "$RUNS/$task-$name.csv.tmp" "$RUNS/$task-$name.csv"
+}
+export -f run_one
+export OUT RUNS FIRST N DRAWS BATCH dps python
+echo "bench/images: $(wc -l < "$jobs") runs, $J at a time: test images $FIRST..$((FIRST + N - 1)), $DRAWS draws," \
+  "$STEPS steps (ddrm 20 and 100); $RUNS"
+xargs -P "$J" -L 1 bash -c 'run_one "$@"' _ < "$jobs"
+$python bench/images/report.py "$RUNS" "$OUT"
+cat "$OUT/table.md"
