@@ -4,6 +4,7 @@
 #include <dpsolve/dpsolve.h>
 PETSC_INTERN PetscErrorCode DpsAppSimulate(MPI_Comm);
 PETSC_INTERN PetscErrorCode DpsAppEval(MPI_Comm);
+PETSC_INTERN PetscErrorCode DpsAppCheck(MPI_Comm);
 /* -help prints the options of a verb and stops there: nothing is read beyond what the options need, nothing written */
 static inline PetscBool DpsAppHelpOnly(void)
 {

@@ -14,6 +14,8 @@ static const char usage[] = "usage: dpsolve <verb> [options]\n"
                             "            and exits with status 75; the same command with -restart continues it\n"
                             "  eval      -input in.h5 -output out.h5 [-eval_directions L -eval_seed K]\n"
                             "            sliced Wasserstein distance of the samples to the exact posterior\n"
+                            "  check     -input in.h5 [-check_pairs 5 -check_tol 1e-10]\n"
+                            "            validates an input without sampling: shapes, values, prior, operator identities\n"
                             "Add -help to a verb for its options; -log_view shows where the time went.\n";
 
 static PetscErrorCode DpsAppRun(MPI_Comm comm, int *status)
@@ -95,7 +97,8 @@ static PetscErrorCode DpsMain(const char verb[], int *status)
   if (!strcmp(verb, "run")) PetscCall(DpsAppRun(PETSC_COMM_WORLD, status));
   else if (!strcmp(verb, "simulate")) PetscCall(DpsAppSimulate(PETSC_COMM_WORLD));
   else if (!strcmp(verb, "eval")) PetscCall(DpsAppEval(PETSC_COMM_WORLD));
-  else SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown verb '%s': use run, simulate or eval", verb);
+  else if (!strcmp(verb, "check")) PetscCall(DpsAppCheck(PETSC_COMM_WORLD));
+  else SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown verb '%s': use run, simulate, eval or check", verb);
   PetscFunctionReturn(0);
 }
 
