@@ -37,6 +37,11 @@ PETSC_EXTERN PetscErrorCode DpsScoreGetDimension(DpsScore, PetscInt *);
 PETSC_EXTERN PetscErrorCode DpsScoreEps(DpsScore, PetscInt, PetscInt, PetscReal, const PetscReal[], PetscReal[]);
 PETSC_EXTERN PetscErrorCode DpsScoreJVP(DpsScore, PetscInt, PetscInt, PetscReal, const PetscReal[], const PetscReal[], PetscReal[]);
 PETSC_EXTERN PetscErrorCode DpsScoreVJP(DpsScore, PetscInt, PetscInt, PetscReal, const PetscReal[], const PetscReal[], PetscReal[]);
+/* Learned variance (guided-diffusion's learned sigma, methods.md section 1): whether the model has v channels, and
+   the v of the last DpsScoreEps (n rows of d, no new evaluation). n and t must be those of that call: asking for
+   another evaluation's v is an error, never a stale answer. */
+PETSC_EXTERN PetscErrorCode DpsScoreHasLearnedVariance(DpsScore, PetscBool *);
+PETSC_EXTERN PetscErrorCode DpsScoreGetLearnedVariance(DpsScore, PetscInt, PetscInt, PetscReal[]);
 /* rows evaluated so far: eps, JVP, VJP */
 PETSC_EXTERN PetscErrorCode DpsScoreGetCounts(DpsScore, PetscInt64 *, PetscInt64 *, PetscInt64 *);
 

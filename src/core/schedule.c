@@ -4,7 +4,7 @@
 #include "core/typelist.h"
 
 PetscFunctionList  DpsScheduleList     = NULL;
-const char *const  DpsScheduleVariances[] = {"small", "large", "DpsScheduleVariance", "DPS_VARIANCE_", NULL};
+const char *const  DpsScheduleVariances[] = {"small", "large", "learned", "DpsScheduleVariance", "DPS_VARIANCE_", NULL};
 
 typedef struct {
   PetscReal beta_start, beta_end; /* for T = 1000; scaled by 1000/T otherwise (guided-diffusion) */
@@ -117,10 +117,33 @@ PetscErrorCode DpsScheduleSetNumSteps(DpsSchedule s, PetscInt N)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode DpsScheduleSetVariance(DpsSchedule s, DpsScheduleVariance v)
+{
+  PetscFunctionBegin;
+  s->variance     = v;
+  s->variance_set = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsScheduleSetDefaultVariance(DpsSchedule s, DpsScheduleVariance v)
+{
+  PetscFunctionBegin;
+  if (!s->variance_set) s->variance = v;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsScheduleGetVariance(DpsSchedule s, DpsScheduleVariance *v, PetscBool *set)
+{
+  PetscFunctionBegin;
+  if (v) *v = s->variance;
+  if (set) *set = s->variance_set;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsScheduleSetFromOptions(DpsSchedule s)
 {
   char      type[256] = DPSSCHEDULELINEAR;
-  PetscBool set;
+  PetscBool set, vset;
 
   PetscFunctionBegin;
   if (((PetscObject)s)->type_name) PetscCall(PetscStrncpy(type, ((PetscObject)s)->type_name, sizeof(type)));
@@ -129,7 +152,8 @@ PetscErrorCode DpsScheduleSetFromOptions(DpsSchedule s)
   PetscCall(DpsScheduleSetType(s, type));
   PetscCall(DpsOptionsInt("-schedule_train_steps", "T: steps of the training chain", NULL, s->T, &s->T, NULL));
   PetscCall(DpsOptionsInt("-steps", "N: respaced reverse steps (N <= T)", "DpsScheduleSetNumSteps", s->N, &s->N, NULL));
-  PetscCall(PetscOptionsEnum("-schedule_variance", "Reverse-kernel variance", NULL, DpsScheduleVariances, (PetscEnum)s->variance, (PetscEnum *)&s->variance, NULL));
+  PetscCall(PetscOptionsEnum("-schedule_variance", "Reverse-kernel variance (default: learned for a model with learned-variance channels, else small)", "DpsScheduleSetVariance", DpsScheduleVariances, (PetscEnum)s->variance, (PetscEnum *)&s->variance, &vset));
+  if (vset) s->variance_set = PETSC_TRUE;
   if (s->ops->setfromoptions) PetscCall((*s->ops->setfromoptions)(s, PetscOptionsObject));
   PetscOptionsEnd();
   s->setupcalled = PETSC_FALSE;
@@ -207,13 +231,22 @@ PetscErrorCode DpsScheduleGetStep(DpsSchedule s, PetscInt i, DpsStep *st)
   st->betatilde   = DpsScheduleBetaTilde(s, i);
   st->c1          = st->beta * PetscSqrtReal(st->abar_prev) / (1.0 - st->abar);
   st->c2          = PetscSqrtReal(st->alpha) * (1.0 - st->abar_prev) / (1.0 - st->abar);
-  /* guided-diffusion: the first variance is clipped to betatilde_2, both for "large" and inside logs */
+  /* guided-diffusion: the first variance is clipped to betatilde_2, both for "large" and inside logs
+     (posterior_log_variance_clipped); on a respaced chain these are the respaced beta' and betatilde' (its
+     SpacedDiffusion rebuilds the betas from the kept abar) */
+  st->learned    = (PetscBool)(s->variance == DPS_VARIANCE_LEARNED);
+  st->logvar_min = PetscLogReal(i == 1 ? DpsScheduleBetaTilde(s, 2) : st->betatilde);
+  st->logvar_max = PetscLogReal(st->beta);
   if (s->variance == DPS_VARIANCE_SMALL) {
     st->var         = st->betatilde;
     st->var_clipped = i == 1 ? DpsScheduleBetaTilde(s, 2) : st->betatilde;
-  } else {
+  } else if (s->variance == DPS_VARIANCE_LARGE) {
     st->var         = i == 1 ? DpsScheduleBetaTilde(s, 2) : st->beta;
     st->var_clipped = st->var;
+  } else {
+    /* per entry from the model (DpsSamplerLearnedVariance): a sampler that used a scalar here would diverge loudly */
+    st->var         = (PetscReal)NAN;
+    st->var_clipped = (PetscReal)NAN;
   }
   PetscFunctionReturn(0);
 }

@@ -15,6 +15,7 @@ struct _p_DpsSchedule {
   PetscInt            T;          /* training steps */
   PetscInt            N;          /* respaced steps, N <= T */
   DpsScheduleVariance variance;
+  PetscBool           variance_set; /* chosen, not the default: the sampler makes learned the default for models with v */
   PetscReal          *abar_train; /* [T + 1], abar_0 = 1 */
   PetscInt           *tau;        /* [N + 1], tau_0 = 0 */
   PetscReal          *abar;       /* [N + 1], abar'_0 = 1 */

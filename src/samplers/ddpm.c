@@ -8,6 +8,7 @@ static PetscErrorCode DpsSamplerStep_DDPM(DpsSampler s, const DpsStep *st, Petsc
 
   PetscFunctionBegin;
   PetscCall(DpsScoreEps(s->score, nin * s->S, st->t, st->abar, x, s->eps));
+  PetscCall(DpsSamplerLearnedVariance(s, st, nin * s->S));
   for (PetscInt j = 0; j < nin; j++) {
     for (PetscInt k = 0; k < s->S; k++) {
       const PetscInt row = j * s->S + k;

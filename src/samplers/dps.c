@@ -16,6 +16,7 @@ static PetscErrorCode DpsSamplerStep_DPS(DpsSampler s, const DpsStep *st, PetscI
 
   PetscFunctionBegin;
   PetscCall(DpsScoreEps(s->score, rows, st->t, st->abar, x, s->eps));
+  PetscCall(DpsSamplerLearnedVariance(s, st, rows)); /* the reference DPS's p_sample: the model's variance */
   /* v = A^T r / ||r|| per row, then g = J^T v for the batch */
   PetscCall(DpsGuidanceNormGradient(s, st, nin, y, x, s->v));
   PetscCall(DpsSamplerTweedieVJP(s, st, rows, x, s->v, s->g));

@@ -168,6 +168,15 @@ PetscErrorCode DpsSamplerSetUp(DpsSampler s)
   /* an input's S draws form one group of the score model: its results never depend on the batch */
   PetscCall(DpsScoreSetGroupSize(s->score, s->S));
   PetscCall(DpsScoreSetUp(s->score));
+  {
+    /* a model with learned-variance channels samples with them unless -schedule_variance says otherwise */
+    DpsScheduleVariance var;
+    PetscBool           learned;
+    PetscCall(DpsScoreHasLearnedVariance(s->score, &learned));
+    PetscCall(DpsScheduleSetDefaultVariance(s->schedule, learned ? DPS_VARIANCE_LEARNED : DPS_VARIANCE_SMALL));
+    PetscCall(DpsScheduleGetVariance(s->schedule, &var, NULL));
+    PetscCheck(var != DPS_VARIANCE_LEARNED || learned, PetscObjectComm((PetscObject)s), PETSC_ERR_ARG_INCOMP, "-schedule_variance learned needs a model with learned-variance channels (a unet with 2 C output channels); the %s score has none", ((PetscObject)s->score)->type_name);
+  }
   PetscCall(PetscFree(s->z));
   PetscCall(PetscMalloc1(s->d, &s->z));
   if (s->ops->setup) PetscCall((*s->ops->setup)(s));
@@ -196,13 +205,40 @@ PetscErrorCode DpsSamplerNormals(DpsSampler s, PetscInt input, PetscInt draw, Pe
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode DpsSamplerLearnedVariance(DpsSampler s, const DpsStep *st, PetscInt rows)
+{
+  PetscFunctionBegin;
+  if (!st->learned) PetscFunctionReturn(0);
+  if (rows > s->lvarcap) {
+    PetscCall(PetscFree(s->lvar));
+    PetscCall(PetscMalloc1(rows * s->d, &s->lvar));
+    s->lvarcap = rows;
+  }
+  PetscCall(DpsScoreGetLearnedVariance(s->score, rows, st->t, s->lvar));
+  /* guided-diffusion's LEARNED_RANGE; v is not clamped to [-1, 1] there either */
+  for (PetscInt e = 0; e < rows * s->d; e++) {
+    const PetscReal f = 0.5 * (s->lvar[e] + 1.0);
+    s->lvar[e]        = PetscExpReal(f * st->logvar_max + (1.0 - f) * st->logvar_min);
+  }
+  s->lvarstep = st->i;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsSamplerAncestral(DpsSampler s, const DpsStep *st, PetscInt input, PetscInt draw, const PetscReal x0hat[], PetscReal x[])
 {
   PetscFunctionBegin;
   DpsStepReverseMean(st, s->d, x, x0hat, x);
   if (st->i == 1) PetscFunctionReturn(0);
   PetscCall(DpsSamplerNormals(s, input, draw, st->i, DPS_STREAM_PRIOR_NOISE, s->d, s->z));
-  for (PetscInt e = 0; e < s->d; e++) x[e] += PetscSqrtReal(st->var) * s->z[e];
+  if (st->learned) {
+    PetscInt j = 0;
+    PetscCheck(s->lvarstep == st->i && s->index, PETSC_COMM_SELF, PETSC_ERR_PLIB, "sampler %s: step %" PetscInt_FMT " has no learned variance (DpsSamplerLearnedVariance was not called after the model)", ((PetscObject)s)->type_name, st->i);
+    while (j < s->nin && s->index[j] != input) j++; /* the row (j, draw) of the batch in flight */
+    PetscCheck(j < s->nin, PETSC_COMM_SELF, PETSC_ERR_PLIB, "input %" PetscInt_FMT " is not in the batch in flight", input);
+    for (PetscInt e = 0; e < s->d; e++) x[e] += PetscSqrtReal(s->lvar[(j * s->S + draw) * s->d + e]) * s->z[e];
+  } else {
+    for (PetscInt e = 0; e < s->d; e++) x[e] += PetscSqrtReal(st->var) * s->z[e];
+  }
   PetscFunctionReturn(0);
 }
 
@@ -304,7 +340,9 @@ PetscErrorCode DpsSamplerStep(DpsSampler s, PetscInt i, PetscInt nin, const Pets
   PetscCall(DpsSamplerEnsureCapacity(s, nin * s->S));
   PetscCall(DpsScheduleGetStep(s->schedule, i, &st));
   PetscCall(PetscLogEventBegin(DPS_EVENT_SAMPLER_STEP, 0, 0, 0, 0));
-  s->index = index;
+  s->index    = index;
+  s->nin      = nin;
+  s->lvarstep = 0; /* this step's learned variance is fetched after its own model evaluation */
   PetscCall((*s->ops->step)(s, &st, nin, index, y, x));
   s->index = NULL;
   DpsSamplerInjectNaN(&st, nin, s->S, s->d, index, x);
@@ -396,6 +434,7 @@ PetscErrorCode DpsSamplerDestroy(DpsSampler *s)
   PetscCall(PetscFree((*s)->eps));
   PetscCall(PetscFree3((*s)->x0hat, (*s)->v, (*s)->g));
   PetscCall(PetscFree((*s)->z));
+  PetscCall(PetscFree((*s)->lvar));
   PetscCall(PetscHeaderDestroy(s));
   PetscFunctionReturn(0);
 }

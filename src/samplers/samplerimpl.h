@@ -32,6 +32,9 @@ struct _p_DpsSampler {
   PetscReal      *eps;      /* [capacity x d] model output of the current step */
   PetscReal      *x0hat, *v, *g; /* [capacity x d] work arrays of the guided samplers */
   PetscReal      *z;              /* [d] the noise of one row */
+  PetscReal      *lvar;           /* [lvarcap x d] learned s_t^2 of the step in flight (DpsSamplerLearnedVariance) */
+  PetscInt        lvarcap, lvarstep; /* rows lvar holds; the step i it holds (0: none) */
+  PetscInt        nin;            /* the inputs of the step in flight (DpsSamplerStep) */
   DpsSamplerStats stats;
   PetscBool       hasrange;  /* the input declared its data range */
   PetscReal       range[2];  /* [lo, hi] */
@@ -71,9 +74,16 @@ PETSC_INTERN PetscErrorCode DpsSamplerTweedieVJP(DpsSampler, const DpsStep *, Pe
 /* The shared guided step (methods.md section 6): a DDIM step with the posterior score eps - sqrt(1-abar) lambda g */
 PETSC_INTERN void DpsStepGuided(const DpsStep *, PetscReal, PetscInt, const PetscReal[], const PetscReal[], const PetscReal[], PetscReal, const PetscReal[], PetscReal[]);
 
-/* The DDPM ancestral step for one row (methods.md section 1): x <- c1 x0hat + c2 x + s_t z, with z the row's
-   prior noise at this step; no noise at the last step, which returns the kernel's mean */
-PETSC_INTERN PetscErrorCode DpsSamplerAncestral(DpsSampler, const DpsStep *, PetscInt, PetscInt, const PetscReal[], PetscReal[]);
+/* The DDPM ancestral step for draw `draw` of input `input` (methods.md section 1): x <- c1 x0hat + c2 x + s_t z,
+   with z the row's prior noise at this step; no noise at the last step, which returns the kernel's mean. With
+   -schedule_variance learned, s_t^2 is that row's per-entry learned variance: call DpsSamplerLearnedVariance
+   after the step's model evaluation (an error otherwise) */
+PETSC_INTERN PetscErrorCode DpsSamplerAncestral(DpsSampler, const DpsStep *, PetscInt input, PetscInt draw, const PetscReal[], PetscReal[]);
+
+/* Right after the step's DpsScoreEps(rows, st->t): s->lvar = the learned s_t^2 per entry from the model's v output,
+   log s_t^2 = f logvar_max + (1 - f) logvar_min, f = (v + 1)/2 (methods.md section 1); no model evaluation.
+   A no-op unless -schedule_variance learned. */
+PETSC_INTERN PetscErrorCode DpsSamplerLearnedVariance(DpsSampler, const DpsStep *, PetscInt rows);
 
 /* The range x0hat is clipped to, [lo, hi], or NULL: none declared, or -clip_x0hat false */
 PETSC_INTERN const PetscReal *DpsSamplerClipRange(DpsSampler);

@@ -35,6 +35,8 @@ PetscErrorCode DpsScoreCreate(MPI_Comm comm, DpsScore *score)
   s->group     = 1;
   s->requested = DPS_BACKEND_AUTO;
   s->backend   = DPS_BACKEND_CPU;
+  s->last_n    = -1;
+  s->last_t    = -1;
   *score       = s;
   PetscFunctionReturn(0);
 }
@@ -162,9 +164,32 @@ PetscErrorCode DpsScoreEps(DpsScore s, PetscInt n, PetscInt t, PetscReal abar, c
   PetscFunctionBegin;
   PetscCall(DpsScoreSetUp(s));
   PetscCall(PetscLogEventBegin(DPS_EVENT_SCORE_EPS, 0, 0, 0, 0));
+  s->last_n = s->last_t = -1; /* a failed evaluation leaves no v to read */
   PetscCall((*s->ops->eps)(s, n, t, abar, x, eps));
   PetscCall(PetscLogEventEnd(DPS_EVENT_SCORE_EPS, 0, 0, 0, 0));
   s->neps += n;
+  s->last_n = n;
+  s->last_t = t;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsScoreHasLearnedVariance(DpsScore s, PetscBool *has)
+{
+  PetscFunctionBegin;
+  *has = PETSC_FALSE;
+  if (s->ops->haslearnedvariance) PetscCall((*s->ops->haslearnedvariance)(s, has));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsScoreGetLearnedVariance(DpsScore s, PetscInt n, PetscInt t, PetscReal v[])
+{
+  PetscBool has;
+
+  PetscFunctionBegin;
+  PetscCall(DpsScoreHasLearnedVariance(s, &has));
+  PetscCheck(has && s->ops->learnedvariance, PETSC_COMM_SELF, PETSC_ERR_SUP, "score model %s has no learned-variance output (-schedule_variance learned needs a unet with 2 C output channels)", ((PetscObject)s)->type_name);
+  PetscCheck(s->last_n == n && s->last_t == t, PETSC_COMM_SELF, PETSC_ERR_ORDER, "the learned variance of %" PetscInt_FMT " rows at time %" PetscInt_FMT " was asked for, but the last evaluation was %" PetscInt_FMT " rows at time %" PetscInt_FMT, n, t, s->last_n, s->last_t);
+  PetscCall((*s->ops->learnedvariance)(s, n, v));
   PetscFunctionReturn(0);
 }
 

@@ -9,6 +9,8 @@ struct _DpsScoreOps {
   PetscErrorCode (*eps)(DpsScore, PetscInt, PetscInt, PetscReal, const PetscReal[], PetscReal[]);
   PetscErrorCode (*jvp)(DpsScore, PetscInt, PetscInt, PetscReal, const PetscReal[], const PetscReal[], PetscReal[]);
   PetscErrorCode (*vjp)(DpsScore, PetscInt, PetscInt, PetscReal, const PetscReal[], const PetscReal[], PetscReal[]);
+  PetscErrorCode (*haslearnedvariance)(DpsScore, PetscBool *);
+  PetscErrorCode (*learnedvariance)(DpsScore, PetscInt, PetscReal[]); /* v of the last eps call, n rows */
   PetscErrorCode (*load)(DpsScore, hid_t, const char[]);
   PetscErrorCode (*save)(DpsScore, hid_t);
   PetscErrorCode (*view)(DpsScore, PetscViewer);
@@ -22,6 +24,7 @@ struct _p_DpsScore {
   DpsScoreBackend requested; /* -score_backend */
   DpsScoreBackend backend;   /* in use after SetUp */
   PetscInt64      neps, njvp, nvjp;
+  PetscInt        last_n, last_t; /* the last DpsScoreEps: rows and time (-1: none), for GetLearnedVariance */
   PetscBool       setupcalled;
   void           *data;
 };

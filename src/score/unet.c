@@ -2,7 +2,7 @@
    A row of length d = C H W is one image [C][H][W]. dpsolve's time t = 1..T is the model's step index t - 1
    (guided-diffusion counts its steps from 0: its abar[i] is our abar_{i+1}, methods.md section 1). The model's
    output is [eps; v] for learned-sigma models (2 C channels): eps is returned, v is kept for
-   DpsScoreUNetGetVariance. The network computes in float32; rows are converted on the way in and out. */
+   DpsScoreGetLearnedVariance (and DpsScoreUNetGetVariance). The network computes in float32; rows are converted on the way in and out. */
 #include <dpsolve/dpsolve.h>
 #include "score/scoreimpl.h"
 #include "score/unetimpl.h"
@@ -317,6 +317,26 @@ PetscErrorCode DpsScoreUNetGetVariance(DpsScore s, PetscInt *n, const PetscReal 
   PetscFunctionReturn(0);
 }
 
+static PetscErrorCode DpsScoreHasLearnedVariance_UNet(DpsScore s, PetscBool *has)
+{
+  Score_UNet *u = (Score_UNet *)s->data;
+
+  PetscFunctionBegin;
+  *has = (PetscBool)(u->net && u->dout == 2 * u->din);
+  PetscFunctionReturn(0);
+}
+
+/* the v half kept by the last DpsScoreEps_UNet (on either backend: both return all out_channels) */
+static PetscErrorCode DpsScoreLearnedVariance_UNet(DpsScore s, PetscInt n, PetscReal v[])
+{
+  Score_UNet *u = (Score_UNet *)s->data;
+
+  PetscFunctionBegin;
+  PetscCheck(n == u->nv, PETSC_COMM_SELF, PETSC_ERR_ORDER, "the unet holds the v of %" PetscInt_FMT " rows, not %" PetscInt_FMT, u->nv, n);
+  PetscCall(PetscArraycpy(v, u->v, n * u->din));
+  PetscFunctionReturn(0);
+}
+
 /* the weights file of -score_unet_weights when given, else the input file's /prior */
 static PetscErrorCode DpsScoreLoad_UNet(DpsScore s, hid_t file, const char fname[])
 {
@@ -483,14 +503,16 @@ PetscErrorCode DpsScoreCreate_UNet(DpsScore s)
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&u));
-  s->data                = u;
-  s->ops->setfromoptions = DpsScoreSetFromOptions_UNet;
-  s->ops->setup          = DpsScoreSetUp_UNet;
-  s->ops->eps            = DpsScoreEps_UNet;
-  s->ops->jvp            = DpsScoreJVP_UNet;
-  s->ops->vjp            = DpsScoreVJP_UNet;
-  s->ops->load           = DpsScoreLoad_UNet;
-  s->ops->view           = DpsScoreView_UNet;
-  s->ops->destroy        = DpsScoreDestroy_UNet;
+  s->data                    = u;
+  s->ops->setfromoptions     = DpsScoreSetFromOptions_UNet;
+  s->ops->setup              = DpsScoreSetUp_UNet;
+  s->ops->eps                = DpsScoreEps_UNet;
+  s->ops->jvp                = DpsScoreJVP_UNet;
+  s->ops->vjp                = DpsScoreVJP_UNet;
+  s->ops->load               = DpsScoreLoad_UNet;
+  s->ops->haslearnedvariance = DpsScoreHasLearnedVariance_UNet;
+  s->ops->learnedvariance    = DpsScoreLearnedVariance_UNet;
+  s->ops->view               = DpsScoreView_UNet;
+  s->ops->destroy            = DpsScoreDestroy_UNet;
   PetscFunctionReturn(0);
 }
