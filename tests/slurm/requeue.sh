@@ -31,7 +31,7 @@ wait_state() { # wait_state JOB STATE SECONDS
   cat ./*.log >&2
   # why slurm thinks so: the job record and the daemons' last lines
   scontrol show job "$1" >&2 || true
-  tail -20 "$CLUSTER/log/slurmctld.log" "$CLUSTER/log/slurmd.log" >&2 || true
+  tail -n 20 "$CLUSTER/log/slurmctld.log" "$CLUSTER/log/slurmd.log" >&2 || true
   fail "job $1 did not reach $2 in $3 s (state $(state "$1"))"
 }
 
