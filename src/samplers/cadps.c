@@ -46,34 +46,10 @@ static PetscErrorCode DpsSamplerCADPSEnsureCapacity(DpsSampler s, PetscInt rows)
 PetscErrorCode DpsSamplerCADPSJacobianDiagonal(DpsSampler s, const DpsStep *st, PetscInt nin, const PetscInt index[], const PetscReal x[], PetscReal dt[])
 {
   Sampler_CADPS *ca = (Sampler_CADPS *)s->data;
-  const PetscInt d = s->d, rows = nin * s->S;
-  PetscReal     *h;
 
   PetscFunctionBegin;
-  PetscCall(DpsSamplerCADPSEnsureCapacity(s, rows));
-  PetscCall(PetscMalloc1(rows, &h));
-  for (PetscInt e = 0; e < rows * d; e++) dt[e] = 0.0;
-  for (PetscInt row = 0; row < rows; row++) {
-    PetscReal ms = 0.0;
-    for (PetscInt e = 0; e < d; e++) ms += x[row * d + e] * x[row * d + e] / d;
-    h[row] = ca->h * PetscMax(1.0, PetscSqrtReal(ms));
-  }
-  for (PetscInt p = 0; p < ca->probes; p++) {
-    for (PetscInt j = 0; j < nin; j++)
-      for (PetscInt k = 0; k < s->S; k++) {
-        const PetscInt row = j * s->S + k;
-        PetscCall(DpsSamplerProbes(s, index[j], k, st->i, p, ca->r));
-        for (PetscInt e = 0; e < d; e++) ca->xp[row * d + e] = x[row * d + e] + h[row] * ca->r[e];
-      }
-    PetscCall(DpsScoreEps(s->score, rows, st->t, st->abar, ca->xp, ca->ep));
-    for (PetscInt j = 0; j < nin; j++)
-      for (PetscInt k = 0; k < s->S; k++) {
-        const PetscInt row = j * s->S + k;
-        PetscCall(DpsSamplerProbes(s, index[j], k, st->i, p, ca->r));
-        for (PetscInt e = 0; e < d; e++) dt[row * d + e] += ca->r[e] * (ca->ep[row * d + e] - s->eps[row * d + e]) / (h[row] * ca->probes);
-      }
-  }
-  PetscCall(PetscFree(h));
+  PetscCall(DpsSamplerCADPSEnsureCapacity(s, nin * s->S));
+  PetscCall(DpsSamplerJacobianDiagonalFD(s, st, nin, index, x, ca->probes, ca->h, ca->xp, ca->ep, ca->r, dt));
   PetscFunctionReturn(0);
 }
 

@@ -3,13 +3,25 @@
    Each reverse step samples the Gaussian p(x_{t-1} | x_t, y_{t-1}) proportional to
    N(x_{t-1}; mu_theta, s_t^2 I) N(y_{t-1}; A x_{t-1} + b_{t-1}, Sigma_{t-1} I), whose precision is
    Lambda_t = (1/s_t^2) I + A^T A / Sigma_{t-1}, with matrix-free CG (the seed's PW-CG). The measurement chain
-   y_t is drawn along with the data chain from its exact bridge, so it is never stored. */
+   y_t is drawn along with the data chain from its exact bridge, so it is never stored.
+
+   -cdps_space x0 (methods.md section 3, "x0-space form") takes the same Gaussian one level down: it draws x0 from
+   p(x0 | x_t, y) proportional to N(x0; x0hat, r_t^2) N(y; A x0, sigma_y^2 I), precision diag(1/r_t^2) + A^T A / sigma_y^2,
+   with the same PW-CG, then re-noises x_{t-1} ~ N(sqrt(abar_{t-1}) x0, (1 - abar_{t-1}) I) (DAPS's decoupled
+   annealing); no measurement chain. r_t^2 (-cdps_x0_variance): tweedie 1 - abar_t; data
+   s^2 (1 - abar_t) / (abar_t s^2 + 1 - abar_t), the exact Var[x0 | x_t] of a N(m, s^2 I) prior; cadps the
+   covariance-aware diagonal of methods.md section 4 (1 + K model evaluations per step). */
 #include <dpsolve/dpsolve.h>
 #include "samplers/samplerimpl.h"
 #include "linalg/precision.h"
 
 const char *const DpsCDPSCouplings[] = {"independent", "shared", "DpsCDPSCoupling", "DPS_CDPS_COUPLING_", NULL};
 const char *const DpsCDPSPriors[]    = {"reverse", "forward", "DpsCDPSPrior", "DPS_CDPS_PRIOR_", NULL};
+
+typedef enum { DPS_CDPS_SPACE_XT, DPS_CDPS_SPACE_X0 } DpsCDPSSpace;
+static const char *const DpsCDPSSpaces[] = {"xt", "x0", "DpsCDPSSpace", "DPS_CDPS_SPACE_", NULL};
+typedef enum { DPS_CDPS_X0VAR_TWEEDIE, DPS_CDPS_X0VAR_CADPS, DPS_CDPS_X0VAR_DATA } DpsCDPSX0Variance;
+static const char *const DpsCDPSX0Variances[] = {"tweedie", "cadps", "data", "DpsCDPSX0Variance", "DPS_CDPS_X0VAR_", NULL};
 
 typedef struct {
   PetscInt        solves; /* 1: Lambda x = rhs + z; 2: the seed's mean solve, then noise solve */
@@ -21,6 +33,15 @@ typedef struct {
   PetscReal      *ychain;         /* [rows x m] the measurement chain y_t of every row */
   PetscInt        ycapacity;
   PetscReal      *wm, *wd;        /* [m], [d] scratch */
+  /* the x0 form */
+  DpsCDPSSpace      space;
+  DpsCDPSX0Variance x0var;
+  PetscReal         s2;              /* data variance s^2 of -cdps_x0_variance data (<= 0: from the data range) */
+  PetscInt          probes;          /* cadps: K probes, relative step h, floor */
+  PetscReal         h, floor;
+  PetscReal        *r2, *xp, *ep;    /* [rcapacity x d]: per-entry r_t^2, probed inputs and their eps */
+  PetscInt          rcapacity;
+  PetscReal        *a;               /* [d] 1 / r_t^2 of one row */
 } Sampler_CDPS;
 
 /* a solve of row (j, k) of the batch at step st: a failure names them (DpsSamplerCallSolve) */
@@ -57,6 +78,7 @@ static PetscErrorCode DpsSamplerBegin_CDPS(DpsSampler s, PetscInt nin, const Pet
   DpsStep       st;
 
   PetscFunctionBegin;
+  if (c->space == DPS_CDPS_SPACE_X0) PetscFunctionReturn(0); /* no measurement chain */
   PetscCall(DpsSamplerCDPSEnsureChain(s, nin * s->S));
   PetscCall(DpsScheduleGetNumSteps(s->schedule, &N));
   PetscCall(DpsScheduleGetStep(s->schedule, N, &st));
@@ -71,11 +93,13 @@ static PetscErrorCode DpsSamplerBegin_CDPS(DpsSampler s, PetscInt nin, const Pet
   PetscFunctionReturn(0);
 }
 
-/* restart state: the measurement chain y_t of every row */
+/* restart state: the measurement chain y_t of every row (the x0 form has none: x_t is its whole state) */
 static PetscErrorCode DpsSamplerStateSize_CDPS(DpsSampler s, PetscInt *size)
 {
+  Sampler_CDPS *c = (Sampler_CDPS *)s->data;
+
   PetscFunctionBegin;
-  *size = s->m;
+  *size = c->space == DPS_CDPS_SPACE_X0 ? 0 : s->m;
   PetscFunctionReturn(0);
 }
 
@@ -84,6 +108,7 @@ static PetscErrorCode DpsSamplerGetState_CDPS(DpsSampler s, PetscInt nin, PetscR
   Sampler_CDPS *c = (Sampler_CDPS *)s->data;
 
   PetscFunctionBegin;
+  if (c->space == DPS_CDPS_SPACE_X0) PetscFunctionReturn(0);
   PetscCheck(nin * s->S <= c->ycapacity, PETSC_COMM_SELF, PETSC_ERR_ORDER, "no batch of %" PetscInt_FMT " inputs in flight", nin);
   PetscCall(PetscArraycpy(state, c->ychain, nin * s->S * s->m));
   PetscFunctionReturn(0);
@@ -94,8 +119,99 @@ static PetscErrorCode DpsSamplerSetState_CDPS(DpsSampler s, PetscInt nin, const 
   Sampler_CDPS *c = (Sampler_CDPS *)s->data;
 
   PetscFunctionBegin;
+  if (c->space == DPS_CDPS_SPACE_X0) PetscFunctionReturn(0);
   PetscCall(DpsSamplerCDPSEnsureChain(s, nin * s->S));
   PetscCall(PetscArraycpy(c->ychain, state, nin * s->S * s->m));
+  PetscFunctionReturn(0);
+}
+
+/* The data variance s^2 of -cdps_x0_variance data: the stated -cdps_x0_data_variance, else that of a uniform
+   distribution on the declared data range, (hi - lo)^2 / 12 */
+static PetscErrorCode DpsSamplerCDPSDataVariance(DpsSampler s, PetscReal *s2)
+{
+  Sampler_CDPS *c = (Sampler_CDPS *)s->data;
+
+  PetscFunctionBegin;
+  if (c->s2 > 0) *s2 = c->s2;
+  else {
+    PetscCheck(s->hasrange, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "-cdps_x0_variance data needs -cdps_x0_data_variance (the prior's variance per entry) or an input that declares data_range");
+    *s2 = (s->range[1] - s->range[0]) * (s->range[1] - s->range[0]) / 12.0;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* -cdps_space x0: x0 ~ p(x0 | x_t, y) = N(Lambda^{-1} (x0hat / r_t^2 + A^T y / sigma_y^2), Lambda^{-1}),
+   Lambda = diag(1 / r_t^2) + A^T A / sigma_y^2, by PW-CG; then x_{t-1} = sqrt(abar_{t-1}) x0 + sqrt(1 - abar_{t-1}) e.
+   The last step returns the mean of p(x0 | x_1, y) (abar_0 = 1: no re-noising). */
+static PetscErrorCode DpsSamplerStepX0_CDPS(DpsSampler s, const DpsStep *st, PetscInt nin, const PetscInt index[], const PetscReal y[], PetscReal x[])
+{
+  Sampler_CDPS   *c = (Sampler_CDPS *)s->data;
+  const PetscInt  d = s->d, m = s->m, rows = nin * s->S;
+  const PetscBool last = st->i == 1 ? PETSC_TRUE : PETSC_FALSE, diag = c->x0var == DPS_CDPS_X0VAR_CADPS ? PETSC_TRUE : PETSC_FALSE;
+  const PetscReal b = 1.0 / (s->sigma_y * s->sigma_y), ca = PetscSqrtReal(st->abar_prev), cn = PetscSqrtReal(1.0 - st->abar_prev);
+
+  PetscFunctionBegin;
+  PetscCheck(s->sigma_y > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "C-DPS with -cdps_space x0 needs sigma_y > 0 (the precision holds A^T A / sigma_y^2)");
+  PetscCall(DpsScoreEps(s->score, rows, st->t, st->abar, x, s->eps));
+  if (diag) {
+    if (rows > c->rcapacity) {
+      PetscCall(PetscFree3(c->r2, c->xp, c->ep));
+      PetscCall(PetscMalloc3(rows * d, &c->r2, rows * d, &c->xp, rows * d, &c->ep));
+      c->rcapacity = rows;
+    }
+    /* covariance-aware diagonal (methods.md section 4): r_t^2 = (1 - abar)/abar max(1 - sqrt(1 - abar) d_t, floor) */
+    PetscCall(DpsSamplerJacobianDiagonalFD(s, st, nin, index, x, c->probes, c->h, c->xp, c->ep, c->wd, c->r2));
+    for (PetscInt e = 0; e < rows * d; e++) c->r2[e] = (1.0 - st->abar) / st->abar * PetscMax(1.0 - PetscSqrtReal(1.0 - st->abar) * c->r2[e], c->floor);
+  } else {
+    PetscReal r2 = 1.0 - st->abar, s2;
+    if (c->x0var == DPS_CDPS_X0VAR_DATA) {
+      PetscCall(DpsSamplerCDPSDataVariance(s, &s2));
+      r2 = s2 * (1.0 - st->abar) / (st->abar * s2 + 1.0 - st->abar);
+    }
+    PetscCall(DpsPrecisionSetCoefficients(c->Lambda, 1.0 / r2, b));
+    for (PetscInt e = 0; e < d; e++) c->a[e] = 1.0 / r2;
+  }
+  for (PetscInt j = 0; j < nin; j++) {
+    for (PetscInt k = 0; k < s->S; k++) {
+      const PetscInt row = j * s->S + k;
+      PetscReal     *xr = x + row * d, *rhs;
+
+      if (diag) {
+        for (PetscInt e = 0; e < d; e++) c->a[e] = 1.0 / c->r2[row * d + e];
+        PetscCall(DpsPrecisionSetDiagonalCoefficients(c->Lambda, c->a, b));
+      }
+      /* rhs = A^T y / sigma_y^2 + x0hat / r_t^2, with the clipped x0hat */
+      for (PetscInt l = 0; l < m; l++) c->wm[l] = b * y[j * m + l];
+      PetscCall(VecGetArrayWrite(c->rhs, &rhs));
+      PetscCall(DpsOperatorApplyTransposeArray(s->op, c->wm, rhs));
+      DpsStepTweedie(st, DpsSamplerClipRange(s), d, xr, s->eps + row * d, c->wd);
+      for (PetscInt e = 0; e < d; e++) rhs[e] += c->a[e] * c->wd[e];
+      PetscCall(VecRestoreArrayWrite(c->rhs, &rhs));
+
+      PetscCall(VecPlaceArray(c->sol, xr));
+      if (last) PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->mean, c->rhs, c->sol));
+      else {
+        /* PW-CG: z = e1 / r_t + A^T e2 / sigma_y, cov(z) = Lambda */
+        PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_PRIOR_NOISE, d, c->wd));
+        PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_MEAS_NOISE, m, c->wm));
+        PetscCall(DpsPrecisionPerturbation(c->Lambda, c->wd, c->wm, c->z));
+        if (c->solves == 1) {
+          PetscCall(VecAXPY(c->rhs, 1.0, c->z));
+          PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->mean, c->rhs, c->sol));
+        } else {
+          PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->mean, c->rhs, c->sol));
+          PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->noise, c->z, c->v));
+          PetscCall(VecAXPY(c->sol, 1.0, c->v));
+        }
+      }
+      PetscCall(VecResetArray(c->sol));
+      if (!last) {
+        /* decoupled re-noising (DAPS): x_{t-1} ~ N(sqrt(abar_{t-1}) x0, (1 - abar_{t-1}) I) */
+        PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_RENOISE, d, c->wd));
+        for (PetscInt e = 0; e < d; e++) xr[e] = ca * xr[e] + cn * c->wd[e];
+      }
+    }
+  }
   PetscFunctionReturn(0);
 }
 
@@ -112,6 +228,10 @@ static PetscErrorCode DpsSamplerStep_CDPS(DpsSampler s, const DpsStep *st, Petsc
   const PetscReal bcoef = shared ? 0.0 : (1.0 - st->abar_prev) / PetscSqrtReal(1.0 - st->abar);
 
   PetscFunctionBegin;
+  if (c->space == DPS_CDPS_SPACE_X0) {
+    PetscCall(DpsSamplerStepX0_CDPS(s, st, nin, index, y, x));
+    PetscFunctionReturn(0);
+  }
   PetscCheck(Sigma > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "C-DPS with -cdps_coupling shared needs sigma_y > 0 (Sigma_{t-1} = abar_{t-1} sigma_y^2 = %g)", (double)Sigma);
   PetscCall(DpsPrecisionSetCoefficients(c->Lambda, a, 1.0 / Sigma));
   PetscCall(DpsScoreEps(s->score, nin * s->S, st->t, st->abar, x, s->eps));
@@ -177,7 +297,19 @@ static PetscErrorCode DpsSamplerSetFromOptions_CDPS(DpsSampler s, PetscOptionIte
   PetscCall(DpsOptionsInt("-cdps_solves", "CG solves per step: 1 (Lambda x = rhs + z) or 2 (mean, then noise)", NULL, c->solves, &c->solves, NULL));
   PetscCall(PetscOptionsEnum("-cdps_coupling", "Noise of the measurement chain", NULL, DpsCDPSCouplings, (PetscEnum)c->coupling, (PetscEnum *)&c->coupling, NULL));
   PetscCall(PetscOptionsEnum("-cdps_prior", "Prior factor: the learned reverse kernel, or the seed's forward kernel (ablation)", NULL, DpsCDPSPriors, (PetscEnum)c->prior, (PetscEnum *)&c->prior, NULL));
+  PetscCall(PetscOptionsEnum("-cdps_space", "xt: the Gaussian step in x_{t-1}; x0: the Gaussian p(x0 | x_t, y), then decoupled re-noising", NULL, DpsCDPSSpaces, (PetscEnum)c->space, (PetscEnum *)&c->space, NULL));
+  if (c->space == DPS_CDPS_SPACE_X0) {
+    PetscCall(PetscOptionsEnum("-cdps_x0_variance", "r_t^2 of the x0 form: tweedie 1 - abar_t; cadps the covariance-aware diagonal; data from the data variance", NULL, DpsCDPSX0Variances, (PetscEnum)c->x0var, (PetscEnum *)&c->x0var, NULL));
+    PetscCall(PetscOptionsReal("-cdps_x0_data_variance", "s^2 of -cdps_x0_variance data (default: (hi - lo)^2 / 12 of the data range)", NULL, c->s2, &c->s2, NULL));
+    PetscCall(DpsOptionsInt("-cdps_x0_probes", "K: Rademacher probes of -cdps_x0_variance cadps", NULL, c->probes, &c->probes, NULL));
+    PetscCall(PetscOptionsReal("-cdps_x0_fd_step", "h of -cdps_x0_variance cadps, relative to max(1, rms(x_t))", NULL, c->h, &c->h, NULL));
+    PetscCall(PetscOptionsReal("-cdps_x0_floor", "Lower bound of 1 - sqrt(1 - abar) d_t (-cdps_x0_variance cadps)", NULL, c->floor, &c->floor, NULL));
+  }
   PetscOptionsHeadEnd();
+  PetscCheck(c->probes >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_x0_probes %" PetscInt_FMT " must be at least 1", c->probes);
+  PetscCheck(c->h > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_x0_fd_step %g must be positive", (double)c->h);
+  PetscCheck(c->floor > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_x0_floor %g must be positive", (double)c->floor);
+  PetscCheck(c->s2 > 0 || c->s2 == -1.0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_x0_data_variance %g must be positive", (double)c->s2);
   PetscCheck(c->solves == 1 || c->solves == 2, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_solves %" PetscInt_FMT ": must be 1 or 2", c->solves);
   PetscFunctionReturn(0);
 }
@@ -193,6 +325,7 @@ static PetscErrorCode DpsSamplerReset_CDPS(Sampler_CDPS *c)
   PetscCall(VecDestroy(&c->sol));
   PetscCall(VecDestroy(&c->v));
   PetscCall(PetscFree2(c->wm, c->wd));
+  PetscCall(PetscFree(c->a));
   PetscFunctionReturn(0);
 }
 
@@ -203,6 +336,7 @@ static PetscErrorCode DpsSamplerSetUp_CDPS(DpsSampler s)
   PetscFunctionBegin;
   PetscCall(DpsSamplerReset_CDPS(c));
   PetscCall(DpsPrecisionCreate(s->op, &c->Lambda));
+  if (c->space == DPS_CDPS_SPACE_X0 && c->x0var == DPS_CDPS_X0VAR_CADPS) PetscCall(DpsPrecisionUseDiagonal(c->Lambda));
   /* both KSPs always exist so that -mean_* and -noise_* options are always read */
   PetscCall(DpsPrecisionCreateKSP(c->Lambda, "mean_", &c->mean));
   PetscCall(DpsPrecisionCreateKSP(c->Lambda, "noise_", &c->noise));
@@ -211,6 +345,7 @@ static PetscErrorCode DpsSamplerSetUp_CDPS(DpsSampler s)
   PetscCall(VecDuplicate(c->rhs, &c->v));
   PetscCall(VecCreateSeqWithArray(PETSC_COMM_SELF, 1, s->d, NULL, &c->sol));
   PetscCall(PetscMalloc2(s->m, &c->wm, s->d, &c->wd));
+  PetscCall(PetscMalloc1(s->d, &c->a));
   PetscFunctionReturn(0);
 }
 
@@ -219,7 +354,15 @@ static PetscErrorCode DpsSamplerView_CDPS(DpsSampler s, PetscViewer viewer)
   Sampler_CDPS *c = (Sampler_CDPS *)s->data;
 
   PetscFunctionBegin;
-  PetscCall(PetscViewerASCIIPrintf(viewer, "solves per step %" PetscInt_FMT ", coupling %s, prior factor %s\n", c->solves, DpsCDPSCouplings[c->coupling], DpsCDPSPriors[c->prior]));
+  if (c->space == DPS_CDPS_SPACE_X0) {
+    PetscCall(PetscViewerASCIIPrintf(viewer, "x0 form: p(x0 | x_t, y) by PW-CG, then x_{t-1} ~ N(sqrt(abar_{t-1}) x0, (1 - abar_{t-1}) I); solves per step %" PetscInt_FMT ", r_t^2 %s", c->solves, DpsCDPSX0Variances[c->x0var]));
+    if (c->x0var == DPS_CDPS_X0VAR_CADPS) PetscCall(PetscViewerASCIIPrintf(viewer, " (%" PetscInt_FMT " probes, relative step %g, floor %g)", c->probes, (double)c->h, (double)c->floor));
+    if (c->x0var == DPS_CDPS_X0VAR_DATA) {
+      if (c->s2 > 0) PetscCall(PetscViewerASCIIPrintf(viewer, " (s^2 = %g)", (double)c->s2));
+      else PetscCall(PetscViewerASCIIPrintf(viewer, " (s^2 from the data range)"));
+    }
+    PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
+  } else PetscCall(PetscViewerASCIIPrintf(viewer, "solves per step %" PetscInt_FMT ", coupling %s, prior factor %s\n", c->solves, DpsCDPSCouplings[c->coupling], DpsCDPSPriors[c->prior]));
   if (c->mean) {
     PetscCall(PetscViewerASCIIPrintf(viewer, "mean solve:\n"));
     PetscCall(KSPView(c->mean, viewer));
@@ -234,6 +377,7 @@ static PetscErrorCode DpsSamplerDestroy_CDPS(DpsSampler s)
   PetscFunctionBegin;
   PetscCall(DpsSamplerReset_CDPS(c));
   PetscCall(PetscFree(c->ychain));
+  PetscCall(PetscFree3(c->r2, c->xp, c->ep));
   PetscCall(PetscFree(s->data));
   PetscFunctionReturn(0);
 }
@@ -247,6 +391,12 @@ PetscErrorCode DpsSamplerCreate_CDPS(DpsSampler s)
   c->solves               = 1;
   c->coupling             = DPS_CDPS_COUPLING_SHARED;
   c->prior                = DPS_CDPS_PRIOR_REVERSE;
+  c->space                = DPS_CDPS_SPACE_XT;
+  c->x0var                = DPS_CDPS_X0VAR_TWEEDIE;
+  c->s2                   = -1.0;
+  c->probes               = 1;
+  c->h                    = 1e-3;
+  c->floor                = 1e-3;
   s->data                 = c;
   s->ops->setfromoptions  = DpsSamplerSetFromOptions_CDPS;
   s->ops->setup           = DpsSamplerSetUp_CDPS;

@@ -363,6 +363,41 @@ PetscErrorCode DpsSamplerProbes(DpsSampler s, PetscInt input, PetscInt draw, Pet
   PetscFunctionReturn(0);
 }
 
+/* d_t [rows x d] = (1/K) sum_p r_p * (eps(x + h_row r_p) - eps(x)) / h_row, the finite-difference estimate of
+   diag(d eps / dx) of methods.md section 4 (shared by cadps and the C-DPS x0 form), with the relative step
+   h_row = h max(1, rms(x_row)); s->eps must hold eps(x_t, t); xp, ep [rows x d] and r [d] are work arrays */
+PetscErrorCode DpsSamplerJacobianDiagonalFD(DpsSampler s, const DpsStep *st, PetscInt nin, const PetscInt index[], const PetscReal x[], PetscInt K, PetscReal hrel, PetscReal xp[], PetscReal ep[], PetscReal r[], PetscReal dt[])
+{
+  const PetscInt d = s->d, rows = nin * s->S;
+  PetscReal     *h;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(rows, &h));
+  for (PetscInt e = 0; e < rows * d; e++) dt[e] = 0.0;
+  for (PetscInt row = 0; row < rows; row++) {
+    PetscReal ms = 0.0;
+    for (PetscInt e = 0; e < d; e++) ms += x[row * d + e] * x[row * d + e] / d;
+    h[row] = hrel * PetscMax(1.0, PetscSqrtReal(ms));
+  }
+  for (PetscInt p = 0; p < K; p++) {
+    for (PetscInt j = 0; j < nin; j++)
+      for (PetscInt k = 0; k < s->S; k++) {
+        const PetscInt row = j * s->S + k;
+        PetscCall(DpsSamplerProbes(s, index[j], k, st->i, p, r));
+        for (PetscInt e = 0; e < d; e++) xp[row * d + e] = x[row * d + e] + h[row] * r[e];
+      }
+    PetscCall(DpsScoreEps(s->score, rows, st->t, st->abar, xp, ep));
+    for (PetscInt j = 0; j < nin; j++)
+      for (PetscInt k = 0; k < s->S; k++) {
+        const PetscInt row = j * s->S + k;
+        PetscCall(DpsSamplerProbes(s, index[j], k, st->i, p, r));
+        for (PetscInt e = 0; e < d; e++) dt[row * d + e] += r[e] * (ep[row * d + e] - s->eps[row * d + e]) / (h[row] * K);
+      }
+  }
+  PetscCall(PetscFree(h));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsSamplerSample(DpsSampler s, PetscInt nin, const PetscInt index[], const PetscReal y[], PetscReal x[])
 {
   PetscInt N;

@@ -59,6 +59,10 @@ PETSC_INTERN PetscErrorCode DpsSamplerEnsureCapacity(DpsSampler, PetscInt);
 /* cadps: the finite-difference estimate of diag(d eps/dx) [rows x d]; s->eps must hold eps(x_t, t). For tests. */
 PETSC_INTERN PetscErrorCode DpsSamplerCADPSJacobianDiagonal(DpsSampler, const DpsStep *, PetscInt, const PetscInt[], const PetscReal[], PetscReal[]);
 
+/* The finite-difference diag(d eps / dx) of methods.md section 4 [rows x d] from K probes with relative step h
+   (sampler.c); s->eps must hold eps(x_t, t); work arrays xp, ep [rows x d], r [d] */
+PETSC_INTERN PetscErrorCode DpsSamplerJacobianDiagonalFD(DpsSampler, const DpsStep *, PetscInt, const PetscInt[], const PetscReal[], PetscInt, PetscReal, PetscReal[], PetscReal[], PetscReal[], PetscReal[]);
+
 /* Rademacher probe p (d signs) of a row at a step, from the probe stream */
 PETSC_INTERN PetscErrorCode DpsSamplerProbes(DpsSampler, PetscInt, PetscInt, PetscInt, PetscInt, PetscReal[]);
 

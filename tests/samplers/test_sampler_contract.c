@@ -25,7 +25,9 @@ PETSC_EXTERN PetscErrorCode DpsSamplerCreate_CDPS(DpsSampler);
 static const struct {
   const char *type, *options;
 } variants[] = {
-  {"cadps", "-cadps_variant released"}
+  {"cadps", "-cadps_variant released"},
+  {"cdps", "-cdps_space x0"},
+  {"cdps", "-cdps_space x0 -cdps_x0_variance cadps"}
 }, gaussian_options[] = {
   {"dps", "-dps_zeta 0.1"}
 };
