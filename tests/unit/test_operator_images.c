@@ -475,7 +475,10 @@ static PetscErrorCode TestChain(DpsTestRng *rng)
     PetscCall(PetscFree(D1));
     PetscCall(DpsOperatorDestroy(&one));
   }
-  PetscCall(PetscFree3(Db, Ds, Dc));
+  /* three separate allocations (CheckOperator): PetscFree3 would free only the first */
+  PetscCall(PetscFree(Db));
+  PetscCall(PetscFree(Ds));
+  PetscCall(PetscFree(Dc));
   PetscCall(DpsOperatorDestroy(&op));
   PetscCall(DpsOperatorDestroy(&parts[0]));
   PetscCall(DpsOperatorDestroy(&parts[1]));
