@@ -61,6 +61,7 @@ static PetscErrorCode DpsSamplerStep_CADPS(DpsSampler s, const DpsStep *st, Pets
   PetscFunctionBegin;
   PetscCall(DpsSamplerCADPSEnsureCapacity(s, rows));
   PetscCall(DpsScoreEps(s->score, rows, st->t, st->abar, x, s->eps));
+  if (ca->variant == DPS_CADPS_RELEASED) PetscCall(DpsSamplerLearnedVariance(s, st, rows)); /* its ancestral step's, before eps at t - 1 */
   if (ca->variant == DPS_CADPS_PAPER) {
     PetscCall(DpsSamplerCADPSJacobianDiagonal(s, st, nin, index, x, ca->diag));
     /* Sigmatilde = (1 - abar)/abar max(1 - sqrt(1 - abar) d_t, floor) */

@@ -130,6 +130,7 @@ static PetscErrorCode TestLearned(const char fname[])
   } cases[] = {
     {"ddpm",  "",                                            PETSC_FALSE},
     {"dps",   "-dps_zeta 0",                                 PETSC_FALSE},
+    {"cadps", "-cadps_variant released -cadps_zeta 0",       PETSC_FALSE},
   };
 
   PetscFunctionBegin;
