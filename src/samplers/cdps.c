@@ -42,6 +42,7 @@ typedef struct {
   PetscReal        *r2, *xp, *ep;    /* [rcapacity x d]: per-entry r_t^2, probed inputs and their eps */
   PetscInt          rcapacity;
   PetscReal        *a;               /* [d] 1 / r_t^2 of one row */
+  PetscInt          moves;           /* draws of x0 per noise level (-cdps_x0_moves): M - 1 Gibbs sweeps x_t | x0, x0 | x_t, y */
 } Sampler_CDPS;
 
 /* a solve of row (j, k) of the batch at step st: a failure names them (DpsSamplerCallSolve) */
@@ -142,16 +143,25 @@ static PetscErrorCode DpsSamplerCDPSDataVariance(DpsSampler s, PetscReal *s2)
 
 /* -cdps_space x0: x0 ~ p(x0 | x_t, y) = N(Lambda^{-1} (x0hat / r_t^2 + A^T y / sigma_y^2), Lambda^{-1}),
    Lambda = diag(1 / r_t^2) + A^T A / sigma_y^2, by PW-CG; then x_{t-1} = sqrt(abar_{t-1}) x0 + sqrt(1 - abar_{t-1}) e.
-   The last step returns the mean of p(x0 | x_1, y) (abar_0 = 1: no re-noising). */
-static PetscErrorCode DpsSamplerStepX0_CDPS(DpsSampler s, const DpsStep *st, PetscInt nin, const PetscInt index[], const PetscReal y[], PetscReal x[])
+   The last step returns the mean of p(x0 | x_1, y) (abar_0 = 1: no re-noising). Move mv of -cdps_x0_moves M
+   (mv < M - 1) re-noises to the same level t instead, x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) e: a Gibbs sweep
+   of (x_t, x0) whose target is p(x_t, x0 | y) if p(x0 | x_t, y) is exact. */
+static PetscErrorCode DpsSamplerStepX0Move_CDPS(DpsSampler s, const DpsStep *st, PetscInt mv, PetscInt nin, const PetscInt index[], const PetscReal y[], PetscReal x[])
 {
   Sampler_CDPS   *c = (Sampler_CDPS *)s->data;
   const PetscInt  d = s->d, m = s->m, rows = nin * s->S;
-  const PetscBool last = st->i == 1 ? PETSC_TRUE : PETSC_FALSE, diag = c->x0var == DPS_CDPS_X0VAR_CADPS ? PETSC_TRUE : PETSC_FALSE;
-  const PetscReal b = 1.0 / (s->sigma_y * s->sigma_y), ca = PetscSqrtReal(st->abar_prev), cn = PetscSqrtReal(1.0 - st->abar_prev);
+  const PetscBool final = mv == c->moves - 1 ? PETSC_TRUE : PETSC_FALSE;
+  const PetscBool last = st->i == 1 && final ? PETSC_TRUE : PETSC_FALSE, diag = c->x0var == DPS_CDPS_X0VAR_CADPS ? PETSC_TRUE : PETSC_FALSE;
+  const PetscReal abar_to = final ? st->abar_prev : st->abar;
+  const PetscReal b = 1.0 / (s->sigma_y * s->sigma_y), ca = PetscSqrtReal(abar_to), cn = PetscSqrtReal(1.0 - abar_to);
+  PetscInt        N;
+  DpsStep         sm = *st; /* the random numbers' address: move mv > 0 of step i draws at step i + mv (N + 1) */
+  PetscInt        ia;
 
   PetscFunctionBegin;
   PetscCheck(s->sigma_y > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "C-DPS with -cdps_space x0 needs sigma_y > 0 (the precision holds A^T A / sigma_y^2)");
+  PetscCall(DpsScheduleGetNumSteps(s->schedule, &N));
+  ia = sm.i = st->i + mv * (N + 1);
   PetscCall(DpsScoreEps(s->score, rows, st->t, st->abar, x, s->eps));
   if (diag) {
     if (rows > c->rcapacity) {
@@ -160,7 +170,7 @@ static PetscErrorCode DpsSamplerStepX0_CDPS(DpsSampler s, const DpsStep *st, Pet
       c->rcapacity = rows;
     }
     /* covariance-aware diagonal (methods.md section 4): r_t^2 = (1 - abar)/abar max(1 - sqrt(1 - abar) d_t, floor) */
-    PetscCall(DpsSamplerJacobianDiagonalFD(s, st, nin, index, x, c->probes, c->h, c->xp, c->ep, c->wd, c->r2));
+    PetscCall(DpsSamplerJacobianDiagonalFD(s, &sm, nin, index, x, c->probes, c->h, c->xp, c->ep, c->wd, c->r2));
     for (PetscInt e = 0; e < rows * d; e++) c->r2[e] = (1.0 - st->abar) / st->abar * PetscMax(1.0 - PetscSqrtReal(1.0 - st->abar) * c->r2[e], c->floor);
   } else {
     PetscReal r2 = 1.0 - st->abar, s2;
@@ -192,8 +202,8 @@ static PetscErrorCode DpsSamplerStepX0_CDPS(DpsSampler s, const DpsStep *st, Pet
       if (last) PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->mean, c->rhs, c->sol));
       else {
         /* PW-CG: z = e1 / r_t + A^T e2 / sigma_y, cov(z) = Lambda */
-        PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_PRIOR_NOISE, d, c->wd));
-        PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_MEAS_NOISE, m, c->wm));
+        PetscCall(DpsSamplerNormals(s, index[j], k, ia, DPS_STREAM_PRIOR_NOISE, d, c->wd));
+        PetscCall(DpsSamplerNormals(s, index[j], k, ia, DPS_STREAM_MEAS_NOISE, m, c->wm));
         PetscCall(DpsPrecisionPerturbation(c->Lambda, c->wd, c->wm, c->z));
         if (c->solves == 1) {
           PetscCall(VecAXPY(c->rhs, 1.0, c->z));
@@ -206,12 +216,21 @@ static PetscErrorCode DpsSamplerStepX0_CDPS(DpsSampler s, const DpsStep *st, Pet
       }
       PetscCall(VecResetArray(c->sol));
       if (!last) {
-        /* decoupled re-noising (DAPS): x_{t-1} ~ N(sqrt(abar_{t-1}) x0, (1 - abar_{t-1}) I) */
-        PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_RENOISE, d, c->wd));
+        /* decoupled re-noising (DAPS): x_{t-1} ~ N(sqrt(abar_{t-1}) x0, (1 - abar_{t-1}) I); x_t before the final move */
+        PetscCall(DpsSamplerNormals(s, index[j], k, ia, DPS_STREAM_RENOISE, d, c->wd));
         for (PetscInt e = 0; e < d; e++) xr[e] = ca * xr[e] + cn * c->wd[e];
       }
     }
   }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsSamplerStepX0_CDPS(DpsSampler s, const DpsStep *st, PetscInt nin, const PetscInt index[], const PetscReal y[], PetscReal x[])
+{
+  Sampler_CDPS *c = (Sampler_CDPS *)s->data;
+
+  PetscFunctionBegin;
+  for (PetscInt mv = 0; mv < c->moves; mv++) PetscCall(DpsSamplerStepX0Move_CDPS(s, st, mv, nin, index, y, x));
   PetscFunctionReturn(0);
 }
 
@@ -304,7 +323,9 @@ static PetscErrorCode DpsSamplerSetFromOptions_CDPS(DpsSampler s, PetscOptionIte
     PetscCall(DpsOptionsInt("-cdps_x0_probes", "K: Rademacher probes of -cdps_x0_variance cadps", NULL, c->probes, &c->probes, NULL));
     PetscCall(PetscOptionsReal("-cdps_x0_fd_step", "h of -cdps_x0_variance cadps, relative to max(1, rms(x_t))", NULL, c->h, &c->h, NULL));
     PetscCall(PetscOptionsReal("-cdps_x0_floor", "Lower bound of 1 - sqrt(1 - abar) d_t (-cdps_x0_variance cadps)", NULL, c->floor, &c->floor, NULL));
+    PetscCall(DpsOptionsInt("-cdps_x0_moves", "Draws of x0 per noise level (M - 1 Gibbs sweeps, 1 model evaluation each)", NULL, c->moves, &c->moves, NULL));
   }
+  PetscCheck(c->moves >= 1 && c->moves <= 64, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_x0_moves %" PetscInt_FMT " must lie in [1, 64]", c->moves);
   PetscOptionsHeadEnd();
   PetscCheck(c->probes >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_x0_probes %" PetscInt_FMT " must be at least 1", c->probes);
   PetscCheck(c->h > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_x0_fd_step %g must be positive", (double)c->h);
@@ -357,6 +378,7 @@ static PetscErrorCode DpsSamplerView_CDPS(DpsSampler s, PetscViewer viewer)
   if (c->space == DPS_CDPS_SPACE_X0) {
     PetscCall(PetscViewerASCIIPrintf(viewer, "x0 form: p(x0 | x_t, y) by PW-CG, then x_{t-1} ~ N(sqrt(abar_{t-1}) x0, (1 - abar_{t-1}) I); solves per step %" PetscInt_FMT ", r_t^2 %s", c->solves, DpsCDPSX0Variances[c->x0var]));
     if (c->x0var == DPS_CDPS_X0VAR_CADPS) PetscCall(PetscViewerASCIIPrintf(viewer, " (%" PetscInt_FMT " probes, relative step %g, floor %g)", c->probes, (double)c->h, (double)c->floor));
+    if (c->moves > 1) PetscCall(PetscViewerASCIIPrintf(viewer, ", %" PetscInt_FMT " moves per level", c->moves));
     if (c->x0var == DPS_CDPS_X0VAR_DATA) {
       if (c->s2 > 0) PetscCall(PetscViewerASCIIPrintf(viewer, " (s^2 = %g)", (double)c->s2));
       else PetscCall(PetscViewerASCIIPrintf(viewer, " (s^2 from the data range)"));
@@ -397,6 +419,7 @@ PetscErrorCode DpsSamplerCreate_CDPS(DpsSampler s)
   c->probes               = 1;
   c->h                    = 1e-3;
   c->floor                = 1e-3;
+  c->moves                = 1;
   s->data                 = c;
   s->ops->setfromoptions  = DpsSamplerSetFromOptions_CDPS;
   s->ops->setup           = DpsSamplerSetUp_CDPS;

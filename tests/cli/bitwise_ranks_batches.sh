@@ -48,6 +48,13 @@ same_datasets rel-1.h5 rel-3.h5 "${ALL[@]}"
 # the variant was taken: its draws are not the paper variant's
 differ_datasets cadps-1.h5 rel-1.h5 /samples
 
+# --- cdps's x0 form with the covariance-aware r_t^2: 1 rank batch 1, 2 ranks batch 3 ---
+X0=(-sampler_type cdps -cdps_space x0 -cdps_x0_variance cadps)
+dps 1 x0-1.log "${RUN[@]}" "${X0[@]}" -input cs.h5 -output x0-1.h5 -batch 1
+dps 2 x0-3.log "${RUN[@]}" "${X0[@]}" -input cs.h5 -output x0-3.h5 -batch 3
+same_datasets x0-1.h5 x0-3.h5 "${ALL[@]}"
+differ_datasets a.h5 x0-1.h5 /samples
+
 # --- inpainting, cdps with independent coupling and two solves per step ---
 INP=(-sampler_type cdps -cdps_coupling independent -cdps_solves 2)
 dps 1 simp.log simulate -output inp.h5 -dx 8 -inputs 7 -seed 1 -simulate_operator inpaint

@@ -52,6 +52,14 @@ for s in ddpm dps; do
 done
 differ_datasets ref.h5 ref-ddpm.h5 /samples
 
+# --- 4b. the C-DPS x0 form with the covariance-aware r_t^2 (no state beyond x; probe and re-noising streams) ---
+X0=(-sampler_type cdps -cdps_space x0 -cdps_x0_variance cadps)
+dps 1 ref-x0.log "${RUN[@]}" -output ref-x0.h5 "${X0[@]}" -batch 7
+killed 1 k-x0.log step:61 "${RUN[@]}" -output out-x0.h5 "${X0[@]}" -batch 2 "${CK[@]}"
+dps 2 r-x0.log "${RUN[@]}" -output out-x0.h5 "${X0[@]}" -batch 3 "${CK[@]}" -restart
+same_output ref-x0.h5 out-x0.h5
+differ_datasets ref.h5 ref-x0.h5 /samples
+
 # --- 5. killed while writing a checkpoint or the output ---
 # (2 ranks where all write together, 1 where rank 0 works alone)
 for case in 2:checkpoint-write:3 1:checkpoint-rename:2 1:checkpoint-link:4 2:output-complete 1:output-rename; do

@@ -9,6 +9,9 @@
    - the last step returns mpost itself (relative error below 1e-7; CG tolerance 1e-10);
    - an interior step's draws have mean sqrt(abar_{t-1}) mpost and covariance abar_{t-1} C + (1 - abar_{t-1}) I
      within 5 Monte Carlo standard errors, every entry;
+   - with -cdps_x0_moves 2 at the last step (one Gibbs sweep x_1' | x0, x0 | x_1', y, then the mean) the draws have
+     the Gaussian law that composition implies, within 5 standard errors;
+   - CG takes at most m + 1 iterations per solve (diagonal plus rank m, kept so by the preconditioner);
    - the x0 form keeps no restart state beyond x_t;
    for an operator solved by plain CG or Jacobi (cs) and one with an exact preconditioner (inpaint). */
 #include <dpsolve/dpsolve.h>
@@ -61,11 +64,12 @@ static PetscErrorCode MakeSampler(DpsScore prior, DpsOperator op, PetscReal sigm
 }
 
 /* one step i of the x0 form from x_t (the same in every row) with S draws; x [S x D] */
-static PetscErrorCode Step(DpsScore prior, DpsOperator op, PetscReal sigma_y, const char *options, PetscInt i, PetscInt S, const PetscReal xt[], const PetscReal y[], PetscReal x[], DpsStep *st, PetscInt *statesize)
+static PetscErrorCode Step(DpsScore prior, DpsOperator op, PetscReal sigma_y, const char *options, PetscInt i, PetscInt S, const PetscReal xt[], const PetscReal y[], PetscReal x[], DpsStep *st, PetscInt *statesize, PetscReal *its)
 {
-  DpsSampler  s;
-  DpsSchedule sch;
-  PetscInt    index = 0;
+  DpsSampler      s;
+  DpsSchedule     sch;
+  DpsSamplerStats stats;
+  PetscInt        index = 0;
 
   PetscFunctionBegin;
   PetscCall(MakeSampler(prior, op, sigma_y, 20, S, options, &s));
@@ -73,6 +77,8 @@ static PetscErrorCode Step(DpsScore prior, DpsOperator op, PetscReal sigma_y, co
   for (PetscInt k = 0; k < S; k++) PetscCall(PetscArraycpy(x + k * D, xt, D));
   PetscCall(DpsSamplerStep(s, i, 1, &index, y, x));
   PetscCall(DpsSamplerGetStateSize(s, statesize));
+  PetscCall(DpsSamplerGetStats(s, &stats));
+  *its = (PetscReal)stats.cg_iterations / (PetscReal)stats.solves;
   sch = s->schedule;
   PetscCall(DpsScheduleGetStep(sch, i, st));
   PetscCall(DpsSamplerDestroy(&s));
@@ -83,11 +89,11 @@ static PetscErrorCode Check(DpsOperator op, const PetscReal Adense[], PetscInt m
 {
   const PetscInt  S = 20000;
   const PetscReal sigma_y = 0.3, mu[D] = {0.5, -1.0, 0.0, 2.0, 1.0, -0.5}, xt[D] = {0.3, -0.2, 1.1, 0.4, -0.9, 0.6}, w = 1.0;
-  PetscReal       y[D], C[D * D], mpost[D], rhs[D], *x, merr = 0.0, zmax = 0.0;
+  PetscReal       y[D], C[D * D], mpost[D], rhs[D], *x, merr = 0.0, zmax = 0.0, its;
   DpsScore        prior;
   DpsStep         st;
   PetscInt        statesize;
-  char            opts[256];
+  char            opts[256], optsm[256];
 
   PetscFunctionBegin;
   for (PetscInt l = 0; l < m; l++) y[l] = 0.7 - 0.4 * l;
@@ -96,10 +102,15 @@ static PetscErrorCode Check(DpsOperator op, const PetscReal Adense[], PetscInt m
   PetscCall(DpsScoreGMMSetPrior(prior, 1, D, &w, mu, &v));
   PetscCall(PetscMalloc1(S * D, &x));
   PetscCall(PetscSNPrintf(opts, sizeof(opts), "-sampler_type cdps -cdps_space x0 %s", options));
-  for (PetscInt i = 1; i <= 10; i += 9) { /* the last step, then an interior one */
-    PetscReal vt, sc, cov[D * D] = {0}, mean[D] = {0};
-    PetscCall(Step(prior, op, sigma_y, opts, i, i == 1 ? 1 : S, xt, y, x, &st, &statesize));
+  PetscCall(PetscSNPrintf(optsm, sizeof(optsm), "%s -cdps_x0_moves 2", opts));
+  for (PetscInt pass = 0; pass < 3; pass++) { /* the last step's mean; an interior step; the last step with 2 moves */
+    const PetscInt i = pass == 1 ? 10 : 1;
+    PetscReal      vt, sc, cov[D * D] = {0}, mean[D] = {0}, K[D * D], V[D * D];
+    PetscCall(Step(prior, op, sigma_y, pass == 2 ? optsm : opts, i, pass == 0 ? 1 : S, xt, y, x, &st, &statesize, &its));
     PetscCheck(statesize == 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: the x0 form keeps %" PetscInt_FMT " state values per row, expected none", name, statesize);
+    /* Lambda = diag(a) + A^T A / sigma_y^2 is "diagonal plus rank m" and preconditioned to keep it so:
+       at most m + 1 CG iterations (and 1 with inpainting's exact preconditioner) */
+    PetscCheck(its <= m + 1, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: %.2f CG iterations per solve, more than m + 1 = %" PetscInt_FMT, name, (double)its, m + 1);
     vt = v * (1.0 - st.abar) / (st.abar * v + 1.0 - st.abar);
     sc = v * PetscSqrtReal(st.abar) / (st.abar * v + 1.0 - st.abar);
     PetscCall(DenseInverse(Adense, m, 1.0 / vt, 1.0 / (sigma_y * sigma_y), C));
@@ -111,13 +122,42 @@ static PetscErrorCode Check(DpsOperator op, const PetscReal Adense[], PetscInt m
       mpost[e] = 0.0;
       for (PetscInt f = 0; f < D; f++) mpost[e] += C[e * D + f] * rhs[f];
     }
-    if (i == 1) {
+    if (pass == 2) {
+      /* two moves at the last step: x' = sqrt(abar) x0 + sqrt(1 - abar) e, x0 ~ N(mpost(x_t), C), then mpost(x'),
+         mpost(x) = K x + k0 with K = (sc / v_t) C: mean mpost(sqrt(abar) mpost(x_t)), covariance
+         K (abar C + (1 - abar) I) K^T */
+      PetscReal xs[D], target[D];
+      for (PetscInt e = 0; e < D; e++) xs[e] = PetscSqrtReal(st.abar) * mpost[e];
+      for (PetscInt e = 0; e < D; e++) {
+        target[e] = (mu[e] + sc * (xs[e] - PetscSqrtReal(st.abar) * mu[e])) / vt;
+        for (PetscInt l = 0; l < m; l++) target[e] += Adense[l * D + e] * y[l] / (sigma_y * sigma_y);
+      }
+      for (PetscInt e = 0; e < D; e++) {
+        mpost[e] = 0.0;
+        for (PetscInt f = 0; f < D; f++) mpost[e] += C[e * D + f] * target[f];
+      }
+      for (PetscInt e = 0; e < D; e++)
+        for (PetscInt f = 0; f < D; f++) K[e * D + f] = sc / vt * C[e * D + f];
+      for (PetscInt e = 0; e < D; e++)
+        for (PetscInt f = 0; f < D; f++) {
+          V[e * D + f] = 0.0;
+          for (PetscInt g = 0; g < D; g++) V[e * D + f] += K[e * D + g] * (st.abar * C[g * D + f] + (g == f ? 1.0 - st.abar : 0.0));
+        }
+      for (PetscInt e = 0; e < D; e++)
+        for (PetscInt f = 0; f < D; f++) {
+          C[e * D + f] = 0.0;
+          for (PetscInt g = 0; g < D; g++) C[e * D + f] += V[e * D + g] * K[f * D + g];
+        }
+      /* the comparison below is against sqrt(abar_prev) mpost and abar_prev C + (1 - abar_prev) I: abar_0 = 1 */
+    }
+    if (pass == 0) {
       for (PetscInt e = 0; e < D; e++) merr = PetscMax(merr, PetscAbsReal(x[e] - mpost[e]) / PetscMax(PetscAbsReal(mpost[e]), 1e-3));
       PetscCall(PetscPrintf(PETSC_COMM_SELF, "%s: last step, relative error of the mean against dense algebra %.2e\n", name, (double)merr));
       PetscCheck(merr < 1e-7, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: the last step returned a mean off by %.2e (relative)", name, (double)merr);
       continue;
     }
     /* x_{t-1} ~ N(sqrt(abar') mpost, abar' C + (1 - abar') I) */
+    zmax = 0.0;
     for (PetscInt k = 0; k < S; k++)
       for (PetscInt e = 0; e < D; e++) {
         mean[e] += x[k * D + e] / S;
@@ -130,7 +170,7 @@ static PetscErrorCode Check(DpsOperator op, const PetscReal Adense[], PetscInt m
       zmax = PetscMax(zmax, PetscAbsReal(mean[e] - PetscSqrtReal(st.abar_prev) * mpost[e]) / PetscSqrtReal(C[e * D + e] / S));
       for (PetscInt f = 0; f < D; f++) zmax = PetscMax(zmax, PetscAbsReal(cov[e * D + f] - C[e * D + f]) / PetscSqrtReal((C[e * D + e] * C[f * D + f] + C[e * D + f] * C[e * D + f]) / S));
     }
-    PetscCall(PetscPrintf(PETSC_COMM_SELF, "%s: step %" PetscInt_FMT " of 20, %" PetscInt_FMT " draws: max |mean, cov - exact| = %.2f standard errors\n", name, i, S, (double)zmax));
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "%s: step %" PetscInt_FMT " of 20%s, %" PetscInt_FMT " draws: max |mean, cov - exact| = %.2f standard errors; %.2f CG iterations per solve\n", name, i, pass == 2 ? " with 2 moves" : "", S, (double)zmax, (double)its));
     PetscCheck(zmax < 5.0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: the draws differ from the exact Gaussian by %.2f standard errors", name, (double)zmax);
   }
   PetscCall(PetscFree(x));
