@@ -42,6 +42,9 @@ PETSC_EXTERN PetscErrorCode DpsScoreVJP(DpsScore, PetscInt, PetscInt, PetscReal,
    another evaluation's v is an error, never a stale answer. */
 PETSC_EXTERN PetscErrorCode DpsScoreHasLearnedVariance(DpsScore, PetscBool *);
 PETSC_EXTERN PetscErrorCode DpsScoreGetLearnedVariance(DpsScore, PetscInt, PetscInt, PetscReal[]);
+/* The prior's variance per entry, trace(Cov[x0]) / d, where the model can tell (known = PETSC_TRUE: the Gaussian
+   mixture, exactly); known = PETSC_FALSE and s2 = 0 where it cannot (a learned model). PiGDM's r_t^2 uses it. */
+PETSC_EXTERN PetscErrorCode DpsScoreGetDataVariance(DpsScore, PetscReal *, PetscBool *);
 /* rows evaluated so far: eps, JVP, VJP */
 PETSC_EXTERN PetscErrorCode DpsScoreGetCounts(DpsScore, PetscInt64 *, PetscInt64 *, PetscInt64 *);
 

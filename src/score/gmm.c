@@ -77,6 +77,25 @@ PetscErrorCode DpsScoreGMMGetPrior(DpsScore s, PetscInt *K, PetscInt *d, const P
   PetscFunctionReturn(0);
 }
 
+/* trace(Cov[x0]) / d of the mixture: (sum_k w_k (d v_k + |mu_k|^2) - |sum_k w_k mu_k|^2) / d (w sums to 1) */
+static PetscErrorCode DpsScoreDataVariance_GMM(DpsScore s, PetscReal *s2)
+{
+  Score_GMM     *g = (Score_GMM *)s->data;
+  const PetscInt d = s->dim;
+  PetscReal      second = 0.0, meansq = 0.0;
+
+  PetscFunctionBegin;
+  PetscCheck(g->K > 0, PETSC_COMM_SELF, PETSC_ERR_ORDER, "the gmm score has no prior yet (DpsScoreGMMSetPrior or a prior file)");
+  for (PetscInt k = 0; k < g->K; k++) second += g->w[k] * (d * g->var[k] + g->musq[k]);
+  for (PetscInt j = 0; j < d; j++) {
+    PetscReal m = 0.0;
+    for (PetscInt k = 0; k < g->K; k++) m += g->w[k] * g->mu[k * d + j];
+    meansq += m * m;
+  }
+  *s2 = (second - meansq) / d;
+  PetscFunctionReturn(0);
+}
+
 /* reads the prior into w, mu, var (allocated by the caller, who frees them whatever happens), checks it and sets it */
 static PetscErrorCode DpsScoreGMMReadPrior(DpsScore s, hid_t file, const char fname[], const hsize_t dw[], const hsize_t dm[], PetscReal w[], PetscReal mu[], PetscReal var[])
 {
@@ -199,14 +218,15 @@ PetscErrorCode DpsScoreCreate_GMM(DpsScore s)
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&g));
-  s->data         = g;
-  s->ops->setup   = DpsScoreSetUp_GMM;
-  s->ops->eps     = DpsScoreEps_GMM;
-  s->ops->jvp     = DpsScoreJVP_GMM;
-  s->ops->vjp     = DpsScoreJVP_GMM;
-  s->ops->load    = DpsScoreLoad_GMM;
-  s->ops->save    = DpsScoreSave_GMM;
-  s->ops->view    = DpsScoreView_GMM;
-  s->ops->destroy = DpsScoreDestroy_GMM;
+  s->data              = g;
+  s->ops->setup        = DpsScoreSetUp_GMM;
+  s->ops->eps          = DpsScoreEps_GMM;
+  s->ops->jvp          = DpsScoreJVP_GMM;
+  s->ops->vjp          = DpsScoreJVP_GMM;
+  s->ops->datavariance = DpsScoreDataVariance_GMM;
+  s->ops->load         = DpsScoreLoad_GMM;
+  s->ops->save         = DpsScoreSave_GMM;
+  s->ops->view         = DpsScoreView_GMM;
+  s->ops->destroy      = DpsScoreDestroy_GMM;
   PetscFunctionReturn(0);
 }

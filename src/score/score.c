@@ -193,6 +193,15 @@ PetscErrorCode DpsScoreGetLearnedVariance(DpsScore s, PetscInt n, PetscInt t, Pe
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode DpsScoreGetDataVariance(DpsScore s, PetscReal *s2, PetscBool *known)
+{
+  PetscFunctionBegin;
+  *s2    = 0.0;
+  *known = s->ops->datavariance ? PETSC_TRUE : PETSC_FALSE;
+  if (*known) PetscCall((*s->ops->datavariance)(s, s2));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsScoreJVP(DpsScore s, PetscInt n, PetscInt t, PetscReal abar, const PetscReal x[], const PetscReal v[], PetscReal out[])
 {
   PetscFunctionBegin;

@@ -11,6 +11,7 @@ struct _DpsScoreOps {
   PetscErrorCode (*vjp)(DpsScore, PetscInt, PetscInt, PetscReal, const PetscReal[], const PetscReal[], PetscReal[]);
   PetscErrorCode (*haslearnedvariance)(DpsScore, PetscBool *);
   PetscErrorCode (*learnedvariance)(DpsScore, PetscInt, PetscReal[]); /* v of the last eps call, n rows */
+  PetscErrorCode (*datavariance)(DpsScore, PetscReal *);               /* the prior's variance per entry, if known */
   PetscErrorCode (*load)(DpsScore, hid_t, const char[]);
   PetscErrorCode (*save)(DpsScore, hid_t);
   PetscErrorCode (*view)(DpsScore, PetscViewer);
