@@ -11,9 +11,15 @@
 #include <dpsolve/dpsolve.h>
 #include "samplers/guidance.h"
 
+/* -pigdm_update: the authors' step (default), or the posterior-score step of methods.md section 6 that dpsolve
+   used before, which is better on the Gaussian-mixture grid and diverges on images (docs/benchmarks.md) */
+typedef enum { DPS_PIGDM_AUTHORS, DPS_PIGDM_POSTERIOR_SCORE } DpsPiGDMUpdate;
+static const char *const DpsPiGDMUpdates[] = {"authors", "posterior_score", "DpsPiGDMUpdate", "DPS_PIGDM_", NULL};
+
 typedef struct {
   PetscReal            scale;
   PetscReal            s2; /* -pigdm_data_variance; 0: from the prior, the data range or 1 */
+  DpsPiGDMUpdate       update;
   DpsMeasurementSolver M;
 } Sampler_PiGDM;
 
@@ -53,6 +59,7 @@ static PetscErrorCode DpsSamplerStep_PiGDM(DpsSampler s, const DpsStep *st, Pets
   PetscCall(DpsSamplerPiGDMDataVariance(s, &s2, &from));
   r2 = s2 * (1.0 - st->abar) / (st->abar * s2 + 1.0 - st->abar);
   w  = pg->scale * PetscSqrtReal(st->abar_prev * st->abar) * r2;
+  if (pg->update == DPS_PIGDM_POSTERIOR_SCORE) r2 = 1.0 - st->abar; /* as it was: unit-variance data */
   PetscCall(DpsScoreEps(s->score, rows, st->t, st->abar, x, s->eps));
   PetscCall(DpsGuidanceWeightedResidual(s, pg->M, st, nin, y, x, NULL, r2, s->v));
   PetscCall(DpsSamplerTweedieVJP(s, st, rows, x, s->v, s->g));
@@ -61,7 +68,8 @@ static PetscErrorCode DpsSamplerStep_PiGDM(DpsSampler s, const DpsStep *st, Pets
       const PetscInt row = j * s->S + k;
       PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_PRIOR_NOISE, d, s->z));
       /* s->x0hat: the (clipped) x0hat of the residual, from DpsGuidanceWeightedResidual */
-      DpsStepGuidedDDIM(st, 1.0, d, x + row * d, s->x0hat + row * d, s->g + row * d, w, s->z, x + row * d);
+      if (pg->update == DPS_PIGDM_AUTHORS) DpsStepGuidedDDIM(st, 1.0, d, x + row * d, s->x0hat + row * d, s->g + row * d, w, s->z, x + row * d);
+      else DpsStepGuided(st, 1.0, d, x + row * d, s->eps + row * d, s->g + row * d, pg->scale, s->z, x + row * d);
     }
   }
   PetscFunctionReturn(0);
@@ -76,6 +84,7 @@ static PetscErrorCode DpsSamplerSetFromOptions_PiGDM(DpsSampler s, PetscOptionIt
   PetscCall(PetscOptionsReal("-pigdm_scale", "Weight lambda of the guidance: lambda sqrt(abar_{t-1} abar_t) r_t^2 g is added to the DDIM step", NULL, pg->scale, &pg->scale, NULL));
   PetscCall(PetscOptionsReal("-pigdm_data_variance", "Data variance s^2 per entry in r_t^2 = s^2 (1 - abar_t)/(abar_t s^2 + 1 - abar_t) (0: the prior's, else ((hi - lo)/2)^2 of data_range, else 1)", NULL, pg->s2, &pg->s2, NULL));
   PetscCheck(pg->s2 >= 0 && !PetscIsInfOrNanReal(pg->s2), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-pigdm_data_variance %g must be finite and >= 0 (0: chosen from the prior or the data range)", (double)pg->s2);
+  PetscCall(PetscOptionsEnum("-pigdm_update", "authors: DDIM step + lambda sqrt(abar_{t-1} abar_t) r_t^2 g; posterior_score: the guided step of methods.md section 6 (diverges on images)", NULL, DpsPiGDMUpdates, (PetscEnum)pg->update, (PetscEnum *)&pg->update, NULL));
   PetscOptionsHeadEnd();
   PetscFunctionReturn(0);
 }
@@ -99,7 +108,7 @@ static PetscErrorCode DpsSamplerView_PiGDM(DpsSampler s, PetscViewer viewer)
   PetscFunctionBegin;
   if (s->score && s->setupcalled) {
     PetscCall(DpsSamplerPiGDMDataVariance(s, &s2, &from));
-    PetscCall(PetscViewerASCIIPrintf(viewer, "scale %g; data variance s^2 = %g (from %s) in r_t^2; measurement-space solve:\n", (double)pg->scale, (double)s2, from));
+    PetscCall(PetscViewerASCIIPrintf(viewer, "update %s, scale %g; data variance s^2 = %g (from %s) in r_t^2; measurement-space solve:\n", DpsPiGDMUpdates[pg->update], (double)pg->scale, (double)s2, from));
   } else PetscCall(PetscViewerASCIIPrintf(viewer, "scale %g; measurement-space solve:\n", (double)pg->scale));
   if (pg->M) PetscCall(DpsMeasurementSolverView(pg->M, viewer));
   PetscFunctionReturn(0);

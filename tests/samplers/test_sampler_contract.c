@@ -26,6 +26,7 @@ static const struct {
   const char *type, *options;
 } variants[] = {
   {"cadps", "-cadps_variant released"},
+  {"pigdm", "-pigdm_update posterior_score"},
   {"cdps", "-cdps_space x0"},
   {"cdps", "-cdps_space x0 -cdps_x0_variance cadps"}
 }, gaussian_options[] = {
