@@ -252,8 +252,10 @@ static PetscErrorCode DpsSamplerStep_CDPS(DpsSampler s, const DpsStep *st, Petsc
     PetscFunctionReturn(0);
   }
   PetscCheck(Sigma > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "C-DPS with -cdps_coupling shared needs sigma_y > 0 (Sigma_{t-1} = abar_{t-1} sigma_y^2 = %g)", (double)Sigma);
-  PetscCall(DpsPrecisionSetCoefficients(c->Lambda, a, 1.0 / Sigma));
+  /* -schedule_variance learned: 1/s_t^2 per entry and row, set in the loop (a is NaN then) */
+  if (!(st->learned && c->prior == DPS_CDPS_PRIOR_REVERSE)) PetscCall(DpsPrecisionSetCoefficients(c->Lambda, a, 1.0 / Sigma));
   PetscCall(DpsScoreEps(s->score, nin * s->S, st->t, st->abar, x, s->eps));
+  PetscCall(DpsSamplerLearnedVariance(s, st, nin * s->S));
   for (PetscInt j = 0; j < nin; j++) {
     for (PetscInt k = 0; k < s->S; k++) {
       const PetscInt row = j * s->S + k;
@@ -276,7 +278,13 @@ static PetscErrorCode DpsSamplerStep_CDPS(DpsSampler s, const DpsStep *st, Petsc
       if (c->prior == DPS_CDPS_PRIOR_REVERSE) {
         DpsStepTweedie(st, DpsSamplerClipRange(s), d, xr, er, c->wd); /* mu_theta from the clipped x0hat */
         DpsStepReverseMean(st, d, xr, c->wd, c->wd);
-        for (PetscInt e = 0; e < d; e++) rhs[e] += a * c->wd[e];
+        if (st->learned) {
+          /* the prior factor N(mu_theta, diag(s_t^2)) with the model's per-entry variance (methods.md section 1) */
+          for (PetscInt e = 0; e < d; e++) c->a[e] = 1.0 / s->lvar[row * d + e];
+          PetscCall(DpsPrecisionSetDiagonalCoefficients(c->Lambda, c->a, 1.0 / Sigma));
+          for (PetscInt e = 0; e < d; e++) rhs[e] += c->a[e] * c->wd[e];
+        } else
+          for (PetscInt e = 0; e < d; e++) rhs[e] += a * c->wd[e];
       } else {
         for (PetscInt e = 0; e < d; e++) rhs[e] += PetscSqrtReal(st->alpha) / st->beta * xr[e];
       }
@@ -357,7 +365,11 @@ static PetscErrorCode DpsSamplerSetUp_CDPS(DpsSampler s)
   PetscFunctionBegin;
   PetscCall(DpsSamplerReset_CDPS(c));
   PetscCall(DpsPrecisionCreate(s->op, &c->Lambda));
-  if (c->space == DPS_CDPS_SPACE_X0 && c->x0var == DPS_CDPS_X0VAR_CADPS) PetscCall(DpsPrecisionUseDiagonal(c->Lambda));
+  {
+    DpsScheduleVariance var; /* learned: the prior factor's precision is diagonal (resolved before this setup) */
+    PetscCall(DpsScheduleGetVariance(s->schedule, &var, NULL));
+    if ((c->space == DPS_CDPS_SPACE_X0 && c->x0var == DPS_CDPS_X0VAR_CADPS) || (c->space != DPS_CDPS_SPACE_X0 && c->prior == DPS_CDPS_PRIOR_REVERSE && var == DPS_VARIANCE_LEARNED)) PetscCall(DpsPrecisionUseDiagonal(c->Lambda));
+  }
   /* both KSPs always exist so that -mean_* and -noise_* options are always read */
   PetscCall(DpsPrecisionCreateKSP(c->Lambda, "mean_", &c->mean));
   PetscCall(DpsPrecisionCreateKSP(c->Lambda, "noise_", &c->noise));

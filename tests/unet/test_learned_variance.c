@@ -131,6 +131,7 @@ static PetscErrorCode TestLearned(const char fname[])
     {"ddpm",  "",                                            PETSC_FALSE},
     {"dps",   "-dps_zeta 0",                                 PETSC_FALSE},
     {"cadps", "-cadps_variant released -cadps_zeta 0",       PETSC_FALSE},
+    {"cdps",  "-cdps_coupling shared -mean_ksp_rtol 1e-14", PETSC_TRUE },
   };
 
   PetscFunctionBegin;
