@@ -36,7 +36,8 @@ TASKS=(
   "random|--mask random --missing 0.7 --sigma-y 0.05 --seed 0"
   "box|--mask box --box 8,8,16,16 --sigma-y 0.05 --seed 0"
 )
-# The methods and their settings (docs/samplers.md): name | options | steps. DPS's zeta is its default and
+# The methods and their settings (docs/samplers.md): name | options | steps (cdps-x0*: the x0-space form of C-DPS,
+# docs/cdps.md; its cadps variant costs 2 model evaluations per step). DPS's zeta is its default and
 # configs/samplers/dps.yaml's (1.0); ddrm is run at its published 20 steps and at 100.
 METHODS=(
   "ddrm-20|-sampler_type ddrm -ddrm_eta 0.85 -ddrm_eta_b 1|20"
@@ -44,6 +45,8 @@ METHODS=(
   "ddpm|-sampler_type ddpm|$STEPS"
   "cdps|-sampler_type cdps -cdps_coupling shared|$STEPS"
   "cdps-independent|-sampler_type cdps -cdps_coupling independent|$STEPS"
+  "cdps-x0|-sampler_type cdps -cdps_space x0 -cdps_x0_variance data|$STEPS"
+  "cdps-x0-cadps|-sampler_type cdps -cdps_space x0 -cdps_x0_variance cadps|$STEPS"
   "dps|-sampler_type dps -dps_zeta 1.0|$STEPS"
   "pigdm|-sampler_type pigdm|$STEPS"
   "cadps|-sampler_type cadps -cadps_variant paper -cadps_probes 1 -cadps_fd_step 1e-3|$STEPS"
