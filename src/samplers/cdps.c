@@ -58,6 +58,29 @@ static PetscErrorCode DpsSamplerCDPSSolve(DpsSampler s, const DpsStep *st, Petsc
   PetscFunctionReturn(0);
 }
 
+/* A draw of N(Lambda^{-1} rhs, Lambda^{-1}) into c->sol by PW-CG (methods.md section 3): the perturbation
+   z = e1 / r + A^T e2 / sqrt(Sigma) has cov(z) = Lambda (DpsPrecisionPerturbation), so one solve of
+   Lambda x = rhs + z has the law of mean + noise at half the cost (-cdps_solves 1), or two solves (2). e1 and e2
+   are the (input, draw, level) blocks of the prior- and measurement-noise streams. c->rhs is overwritten. */
+static PetscErrorCode DpsSamplerCDPSDraw(DpsSampler s, const DpsStep *st, PetscInt j, PetscInt k, PetscInt input, PetscInt level)
+{
+  Sampler_CDPS *c = (Sampler_CDPS *)s->data;
+
+  PetscFunctionBegin;
+  PetscCall(DpsSamplerNormals(s, input, k, level, DPS_STREAM_PRIOR_NOISE, s->d, c->wd));
+  PetscCall(DpsSamplerNormals(s, input, k, level, DPS_STREAM_MEAS_NOISE, s->m, c->wm));
+  PetscCall(DpsPrecisionPerturbation(c->Lambda, c->wd, c->wm, c->z));
+  if (c->solves == 1) {
+    PetscCall(VecAXPY(c->rhs, 1.0, c->z));
+    PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->mean, c->rhs, c->sol));
+  } else {
+    PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->mean, c->rhs, c->sol));
+    PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->noise, c->z, c->v));
+    PetscCall(VecAXPY(c->sol, 1.0, c->v));
+  }
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode DpsSamplerCDPSEnsureChain(DpsSampler s, PetscInt rows)
 {
   Sampler_CDPS *c = (Sampler_CDPS *)s->data;
@@ -200,20 +223,7 @@ static PetscErrorCode DpsSamplerStepX0Move_CDPS(DpsSampler s, const DpsStep *st,
 
       PetscCall(VecPlaceArray(c->sol, xr));
       if (last) PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->mean, c->rhs, c->sol));
-      else {
-        /* PW-CG: z = e1 / r_t + A^T e2 / sigma_y, cov(z) = Lambda */
-        PetscCall(DpsSamplerNormals(s, index[j], k, ia, DPS_STREAM_PRIOR_NOISE, d, c->wd));
-        PetscCall(DpsSamplerNormals(s, index[j], k, ia, DPS_STREAM_MEAS_NOISE, m, c->wm));
-        PetscCall(DpsPrecisionPerturbation(c->Lambda, c->wd, c->wm, c->z));
-        if (c->solves == 1) {
-          PetscCall(VecAXPY(c->rhs, 1.0, c->z));
-          PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->mean, c->rhs, c->sol));
-        } else {
-          PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->mean, c->rhs, c->sol));
-          PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->noise, c->z, c->v));
-          PetscCall(VecAXPY(c->sol, 1.0, c->v));
-        }
-      }
+      else PetscCall(DpsSamplerCDPSDraw(s, st, j, k, index[j], ia)); /* PW-CG: z = e1 / r_t + A^T e2 / sigma_y */
       PetscCall(VecResetArray(c->sol));
       if (!last) {
         /* decoupled re-noising (DAPS): x_{t-1} ~ N(sqrt(abar_{t-1}) x0, (1 - abar_{t-1}) I); x_t before the final move */
@@ -294,21 +304,7 @@ static PetscErrorCode DpsSamplerStep_CDPS(DpsSampler s, const DpsStep *st, Petsc
       if (last) {
         /* the last step returns the mean of the final Gaussian */
         PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->mean, c->rhs, c->sol));
-      } else {
-        /* PW-CG perturbation z = e1 / s_t + A^T e2 / sqrt(Sigma): cov(z) = Lambda_t, cov(Lambda_t^{-1} z) = Lambda_t^{-1} */
-        PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_PRIOR_NOISE, d, c->wd));
-        PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_MEAS_NOISE, m, c->wm));
-        PetscCall(DpsPrecisionPerturbation(c->Lambda, c->wd, c->wm, c->z));
-        if (c->solves == 1) {
-          /* one solve: Lambda x = rhs + z has the same law as mean + noise, at half the cost */
-          PetscCall(VecAXPY(c->rhs, 1.0, c->z));
-          PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->mean, c->rhs, c->sol));
-        } else {
-          PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->mean, c->rhs, c->sol));
-          PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->noise, c->z, c->v));
-          PetscCall(VecAXPY(c->sol, 1.0, c->v));
-        }
-      }
+      } else PetscCall(DpsSamplerCDPSDraw(s, st, j, k, index[j], st->i)); /* PW-CG: z = e1 / s_t + A^T e2 / sqrt(Sigma) */
       PetscCall(VecResetArray(c->sol));
     }
   }
