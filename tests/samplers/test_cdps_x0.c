@@ -17,6 +17,7 @@
 #include <dpsolve/dpsolve.h>
 #include <petscblaslapack.h>
 #include "samplers/samplerimpl.h"
+#include "samplertest.h"
 
 #define D 6
 
@@ -41,28 +42,6 @@ static PetscErrorCode DenseInverse(const PetscReal A[], PetscInt m, PetscReal a,
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode MakeSampler(DpsScore prior, DpsOperator op, PetscReal sigma_y, PetscInt steps, PetscInt S, const char *options, DpsSampler *s)
-{
-  DpsSchedule sch;
-
-  PetscFunctionBegin;
-  PetscCall(PetscOptionsClear(NULL));
-  PetscCall(PetscOptionsInsertString(NULL, options));
-  PetscCall(DpsScheduleCreate(PETSC_COMM_SELF, &sch));
-  PetscCall(DpsScheduleSetNumSteps(sch, steps));
-  PetscCall(DpsSamplerCreate(PETSC_COMM_SELF, s));
-  PetscCall(DpsSamplerSetSchedule(*s, sch));
-  PetscCall(DpsSamplerSetScore(*s, prior));
-  PetscCall(DpsSamplerSetOperator(*s, op, sigma_y));
-  PetscCall(DpsSamplerSetSeed(*s, 7));
-  PetscCall(DpsSamplerSetNumDraws(*s, S));
-  PetscCall(DpsSamplerSetFromOptions(*s));
-  PetscCall(DpsSamplerSetUp(*s));
-  PetscCall(DpsScheduleDestroy(&sch));
-  PetscCall(PetscOptionsClear(NULL));
-  PetscFunctionReturn(0);
-}
-
 /* one step i of the x0 form from x_t (the same in every row) with S draws; x [S x D] */
 static PetscErrorCode Step(DpsScore prior, DpsOperator op, PetscReal sigma_y, const char *options, PetscInt i, PetscInt S, const PetscReal xt[], const PetscReal y[], PetscReal x[], DpsStep *st, PetscInt *statesize, PetscReal *its)
 {
@@ -72,7 +51,7 @@ static PetscErrorCode Step(DpsScore prior, DpsOperator op, PetscReal sigma_y, co
   PetscInt        index = 0;
 
   PetscFunctionBegin;
-  PetscCall(MakeSampler(prior, op, sigma_y, 20, S, options, &s));
+  PetscCall(DpsTestMakeSampler(prior, op, sigma_y, 20, S, 7, NULL, options, &s));
   PetscCall(DpsSamplerBegin(s, 1, &index, y, x));
   for (PetscInt k = 0; k < S; k++) PetscCall(PetscArraycpy(x + k * D, xt, D));
   PetscCall(DpsSamplerStep(s, i, 1, &index, y, x));

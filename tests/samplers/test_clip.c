@@ -11,6 +11,7 @@
      PETSC_ERR_FP and a message naming the sampler type, the input, the draw and the step. */
 #include <dpsolve/dpsolve.h>
 #include "samplers/samplerimpl.h"
+#include "samplertest.h"
 #include "../unit/unittest.h"
 
 #define D 6
@@ -55,29 +56,6 @@ static PetscErrorCode MakeProblem(DpsScore *prior, DpsOperator *op)
   PetscCall(DpsOperatorCreate(PETSC_COMM_SELF, op));
   PetscCall(DpsOperatorSetType(*op, DPSOPERATORINPAINT));
   PetscCall(DpsOperatorInpaintSetMask(*op, D, mask));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode MakeSampler(DpsScore prior, DpsOperator op, const char options[], PetscBool range, PetscReal lo, PetscReal hi, PetscInt steps, PetscInt S, DpsSampler *s)
-{
-  DpsSchedule sch;
-
-  PetscFunctionBegin;
-  PetscCall(PetscOptionsClear(NULL));
-  PetscCall(PetscOptionsInsertString(NULL, options));
-  PetscCall(DpsScheduleCreate(PETSC_COMM_SELF, &sch));
-  PetscCall(DpsScheduleSetNumSteps(sch, steps));
-  PetscCall(DpsSamplerCreate(PETSC_COMM_SELF, s));
-  PetscCall(DpsSamplerSetSchedule(*s, sch));
-  PetscCall(DpsSamplerSetScore(*s, prior));
-  PetscCall(DpsSamplerSetOperator(*s, op, 0.1));
-  PetscCall(DpsSamplerSetSeed(*s, 5));
-  PetscCall(DpsSamplerSetNumDraws(*s, S));
-  if (range) PetscCall(DpsSamplerSetDataRange(*s, lo, hi));
-  PetscCall(DpsSamplerSetFromOptions(*s));
-  PetscCall(DpsSamplerSetUp(*s));
-  PetscCall(DpsScheduleDestroy(&sch));
-  PetscCall(PetscOptionsClear(NULL));
   PetscFunctionReturn(0);
 }
 
@@ -133,7 +111,7 @@ static PetscErrorCode TestVJP(DpsScore prior, DpsOperator op)
 
   PetscFunctionBegin;
   DpsTestRngSeed(&rng, 11);
-  PetscCall(MakeSampler(prior, op, "-sampler_type dps", PETSC_TRUE, -1.0, 1.0, 20, 1, &s));
+  PetscCall(DpsTestMakeSampler(prior, op, 0.1, 20, 1, 5, (const PetscReal[]){-1.0, 1.0}, "-sampler_type dps", &s));
   PetscCall(DpsScheduleGetStep(s->schedule, 3, &st));
   for (PetscInt e = 0; e < rows * D; e++) {
     x[e] = 1.5 * DpsTestNormal(&rng);
@@ -175,7 +153,7 @@ static PetscErrorCode TestSetRange(DpsScore prior, DpsOperator op)
   };
 
   PetscFunctionBegin;
-  PetscCall(MakeSampler(prior, op, "-sampler_type ddpm", PETSC_FALSE, 0, 0, 5, 1, &s));
+  PetscCall(DpsTestMakeSampler(prior, op, 0.1, 5, 1, 5, NULL, "-sampler_type ddpm", &s));
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   for (int k = 0; k < 4; k++) {
     PetscErrorCode ierr = DpsSamplerSetDataRange(s, bad[k][0], bad[k][1]);
@@ -199,7 +177,7 @@ static PetscErrorCode TestEverySampler(DpsScore prior, DpsOperator op)
     DpsSampler      s;
     DpsSamplerStats stats;
     PetscBool       finite = PETSC_TRUE, inside = PETSC_TRUE;
-    PetscCall(MakeSampler(prior, op, opts[k], PETSC_TRUE, -1.0, 1.0, 20, S, &s));
+    PetscCall(DpsTestMakeSampler(prior, op, 0.1, 20, S, 5, (const PetscReal[]){-1.0, 1.0}, opts[k], &s));
     PetscCall(DpsSamplerSample(s, nin, index, y, x));
     PetscCall(DpsSamplerGetStats(s, &stats));
     for (PetscInt e = 0; e < nin * S * D; e++) {
@@ -215,7 +193,7 @@ static PetscErrorCode TestEverySampler(DpsScore prior, DpsOperator op)
     /* without clipping ddpm samples the prior at +-3 */
     DpsSampler s;
     PetscReal  amax = 0.0;
-    PetscCall(MakeSampler(prior, op, "-sampler_type ddpm -clip_x0hat false", PETSC_TRUE, -1.0, 1.0, 20, S, &s));
+    PetscCall(DpsTestMakeSampler(prior, op, 0.1, 20, S, 5, (const PetscReal[]){-1.0, 1.0}, "-sampler_type ddpm -clip_x0hat false", &s));
     PetscCall(DpsSamplerSample(s, nin, index, y, x));
     for (PetscInt e = 0; e < nin * S * D; e++) amax = PetscMax(amax, PetscAbsReal(x[e]));
     DPS_CHECK(amax > 2.0, "ddpm with -clip_x0hat false must sample the prior at +-3 (max |x| = %g)", (double)amax);
@@ -234,7 +212,7 @@ static PetscErrorCode TestOutOfRange(DpsScore prior, DpsOperator op)
   PetscInt64      want = 0;
 
   PetscFunctionBegin;
-  PetscCall(MakeSampler(prior, op, "-sampler_type ddpm -clip_x0hat false", PETSC_TRUE, -0.01, 0.01, 10, S, &s));
+  PetscCall(DpsTestMakeSampler(prior, op, 0.1, 10, S, 5, (const PetscReal[]){-0.01, 0.01}, "-sampler_type ddpm -clip_x0hat false", &s));
   PetscCall(DpsSamplerSample(s, nin, index, y, x));
   PetscCall(DpsSamplerGetStats(s, &stats));
   for (PetscInt r = 0; r < nin * S; r++) {
@@ -263,7 +241,7 @@ static PetscErrorCode TestNonFinite(DpsScore prior, DpsOperator op)
     char          *specific = NULL;
     PetscBool      named;
     bad_value = values[k];
-    PetscCall(MakeSampler(prior, op, "-sampler_type test_nan", PETSC_FALSE, 0, 0, 5, S, &s));
+    PetscCall(DpsTestMakeSampler(prior, op, 0.1, 5, S, 5, NULL, "-sampler_type test_nan", &s));
     PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
     ierr = DpsSamplerSample(s, nin, index, y, x);
     PetscCall(PetscPopErrorHandler());

@@ -14,6 +14,7 @@
 #include <dpsolve/dpsolve.h>
 #include "core/typelist.h"
 #include "samplers/samplerimpl.h"
+#include "samplertest.h"
 #include "operators/operatorimpl.h"
 
 PETSC_EXTERN PetscErrorCode DpsSamplerCreate_CDPS(DpsSampler);
@@ -56,35 +57,13 @@ static PetscErrorCode SamplerOptions(PetscInt *n, char (**opts)[128])
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode MakeSampler(DpsScore prior, DpsOperator op, PetscReal sigma_y, PetscInt steps, PetscInt S, const char *options, DpsSampler *s)
-{
-  DpsSchedule sch;
-
-  PetscFunctionBegin;
-  PetscCall(PetscOptionsClear(NULL));
-  PetscCall(PetscOptionsInsertString(NULL, options));
-  PetscCall(DpsScheduleCreate(PETSC_COMM_SELF, &sch));
-  PetscCall(DpsScheduleSetNumSteps(sch, steps));
-  PetscCall(DpsSamplerCreate(PETSC_COMM_SELF, s));
-  PetscCall(DpsSamplerSetSchedule(*s, sch));
-  PetscCall(DpsSamplerSetScore(*s, prior));
-  PetscCall(DpsSamplerSetOperator(*s, op, sigma_y));
-  PetscCall(DpsSamplerSetSeed(*s, 3));
-  PetscCall(DpsSamplerSetNumDraws(*s, S));
-  PetscCall(DpsSamplerSetFromOptions(*s));
-  PetscCall(DpsSamplerSetUp(*s));
-  PetscCall(DpsScheduleDestroy(&sch));
-  PetscCall(PetscOptionsClear(NULL));
-  PetscFunctionReturn(0);
-}
-
 static PetscErrorCode Sample(DpsScore prior, DpsOperator op, PetscReal sigma_y, PetscInt steps, PetscInt S, const char *options, const PetscReal y[], PetscReal x[])
 {
   DpsSampler s;
   PetscInt   index = 0;
 
   PetscFunctionBegin;
-  PetscCall(MakeSampler(prior, op, sigma_y, steps, S, options, &s));
+  PetscCall(DpsTestMakeSampler(prior, op, sigma_y, steps, S, 3, NULL, options, &s));
   PetscCall(DpsSamplerSample(s, 1, &index, y, x));
   PetscCall(DpsSamplerDestroy(&s));
   PetscFunctionReturn(0);
@@ -222,7 +201,7 @@ static PetscErrorCode TestCADPSDiagonal(void)
       DpsSampler s;
       char       opts[128];
       PetscCall(PetscSNPrintf(opts, sizeof(opts), "-sampler_type cadps -cadps_probes %" PetscInt_FMT " -cadps_fd_step %g", probes[pi], (double)hs[hi]));
-      PetscCall(MakeSampler(prior, op, sigma_y, 1000, S, opts, &s));
+      PetscCall(DpsTestMakeSampler(prior, op, sigma_y, 1000, S, 3, NULL, opts, &s));
       PetscCall(DpsSamplerEnsureCapacity(s, S));
       PetscCall(DpsScoreEps(prior, S, st.t, st.abar, x, s->eps));
       PetscCall(DpsSamplerCADPSJacobianDiagonal(s, &st, 1, &index, x, dt));
@@ -263,7 +242,7 @@ static PetscErrorCode TestDDRMNullSpace(void)
     DpsSampler s;
     DpsStep    st;
     PetscReal  z[6];
-    PetscCall(MakeSampler(prior, op, sigma_y, 100, S, "-sampler_type ddrm -ddrm_eta 1", &s));
+    PetscCall(DpsTestMakeSampler(prior, op, sigma_y, 100, S, 3, NULL, "-sampler_type ddrm -ddrm_eta 1", &s));
     PetscCall(DpsSamplerBegin(s, 1, &index, y, x1));
     PetscCall(DpsScheduleGetStep(s->schedule, 100, &st));
     PetscCall(DpsScoreEps(prior, S, st.t, st.abar, x1, eps));
