@@ -37,6 +37,8 @@ PETSC_EXTERN PetscErrorCode DpsCheckpointAddIdentity(DpsCheckpoint, const char[]
    and is not already part of the identity */
 PETSC_EXTERN PetscErrorCode DpsCheckpointAddOptions(DpsCheckpoint);
 PETSC_EXTERN PetscErrorCode DpsCheckpointGetPath(DpsCheckpoint, const char **);
+/* its temporary file (<file>.tmp) and previous copy (<file>.prev) */
+PETSC_EXTERN PetscErrorCode DpsCheckpointGetSideFiles(DpsCheckpoint, const char **, const char **);
 PETSC_EXTERN PetscErrorCode DpsCheckpointExists(DpsCheckpoint, PetscBool *);
 
 /* Collective. Rows [lo, hi) of the progress of all N inputs (this rank's shard), then nflight inputs in flight

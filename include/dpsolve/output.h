@@ -11,6 +11,8 @@
 
 typedef struct _n_DpsOutput *DpsOutput;
 
+/* the name under which the output of path is written until it is complete: <path>.partial */
+PETSC_EXTERN PetscErrorCode DpsOutputPartialPath(const char[], char[], size_t);
 /* <path>.partial, with the root attribute complete = 0 */
 PETSC_EXTERN PetscErrorCode DpsOutputCreate(MPI_Comm, const char[], PetscInt, PetscInt, PetscInt, PetscInt, PetscBool, DpsOutput *);
 /* <path>.partial as an interrupted run left it, if it is that run's (attribute run_id) and of these sizes; else

@@ -64,7 +64,7 @@ PetscErrorCode DpsAppSimulate(MPI_Comm comm)
     hsize_t  dxdims[2] = {(hsize_t)N, (hsize_t)d}, dydims[2] = {(hsize_t)N, (hsize_t)m};
     PetscInt shape[3]  = {1, 1, d};
     char     partial[PETSC_MAX_PATH_LEN + 16];
-    PetscCall(PetscSNPrintf(partial, sizeof(partial), "%s.partial", output));
+    PetscCall(DpsOutputPartialPath(output, partial, sizeof(partial)));
     PetscCall(DpsH5Create(PETSC_COMM_SELF, partial, &file));
     PetscCall(DpsScoreSave(prior, file));
     PetscCall(DpsOperatorSave(op, file));

@@ -114,6 +114,14 @@ PetscErrorCode DpsCheckpointGetPath(DpsCheckpoint ck, const char **path)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode DpsCheckpointGetSideFiles(DpsCheckpoint ck, const char **tmp, const char **prev)
+{
+  PetscFunctionBegin;
+  *tmp  = ck->tmp;
+  *prev = ck->prev;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsCheckpointAddIdentity(DpsCheckpoint ck, const char name[], const char value[])
 {
   PetscFunctionBegin;

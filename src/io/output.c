@@ -34,6 +34,13 @@ static PetscErrorCode DpsOutputLimitCache(DpsOutput out)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode DpsOutputPartialPath(const char path[], char partial[], size_t len)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(partial, len, "%s.partial", path));
+  PetscFunctionReturn(0);
+}
+
 /* The output's sizes and names; the file itself is written beside its final name, <path>.partial, and renamed
    when complete, so a finished file is never replaced by a half-written one */
 static PetscErrorCode DpsOutputNew(MPI_Comm comm, const char path[], PetscInt N, PetscInt S, PetscInt d, PetscInt m, PetscBool has_x0, DpsOutput *output)
@@ -50,7 +57,7 @@ static PetscErrorCode DpsOutputNew(MPI_Comm comm, const char path[], PetscInt N,
   out->m      = m;
   out->has_x0 = has_x0;
   PetscCall(PetscStrncpy(out->path, path, sizeof(out->path)));
-  PetscCall(PetscSNPrintf(out->partial, sizeof(out->partial), "%s.partial", path));
+  PetscCall(DpsOutputPartialPath(path, out->partial, sizeof(out->partial)));
   *output = out;
   PetscFunctionReturn(0);
 }

@@ -75,32 +75,35 @@ static PetscErrorCode DpsRunFindOption(const char name[], const char value[], vo
    one whose output is complete has nothing to do (DpsRunCheckFinished). */
 static PetscErrorCode DpsRunCheckFiles(DpsRun r, PetscBool hasck)
 {
-  char              partial[PETSC_MAX_PATH_LEN + 16], tmp[PETSC_MAX_PATH_LEN + 8], prev[PETSC_MAX_PATH_LEN + 8];
+  char              partial[PETSC_MAX_PATH_LEN + 16];
+  const char       *tmp = "", *prev = "";
   DpsRunOptionValue weights = {"-score_unet_weights", ""};
   PetscBool         complete = PETSC_FALSE;
   uint64_t          out_id   = 0;
 
   PetscFunctionBegin;
   PetscCall(DpsOptionsForEach(NULL, DpsRunFindOption, &weights));
-  PetscCall(PetscSNPrintf(partial, sizeof(partial), "%s.partial", r->output));
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", r->checkpoint));
-  PetscCall(PetscSNPrintf(prev, sizeof(prev), "%s.prev", r->checkpoint));
+  /* the side files by the names their objects give them (the checkpoint object only holds names: no I/O yet) */
+  PetscCall(DpsOutputPartialPath(r->output, partial, sizeof(partial)));
+  if (hasck) {
+    PetscCall(DpsCheckpointCreate(r->comm, r->checkpoint, &r->ck));
+    PetscCall(DpsCheckpointGetSideFiles(r->ck, &tmp, &prev));
+  }
   {
     const DpsFileUse use[] = {
-      {"-input",              r->input,          NULL            },
-      {"-score_unet_weights", weights.value,     NULL            },
-      {"-output",             r->output,         NULL            },
-      {"-output",             partial,           "partial file"  },
-      {"-checkpoint",         r->checkpoint,     NULL            },
-      {"-checkpoint",         hasck ? tmp : "",  "temporary file"},
-      {"-checkpoint",         hasck ? prev : "", "previous copy" },
+      {"-input",              r->input,      NULL            },
+      {"-score_unet_weights", weights.value, NULL            },
+      {"-output",             r->output,     NULL            },
+      {"-output",             partial,       "partial file"  },
+      {"-checkpoint",         r->checkpoint, NULL            },
+      {"-checkpoint",         tmp,           "temporary file"},
+      {"-checkpoint",         prev,          "previous copy" },
     };
     PetscCall(DpsFilesCheckDistinct(r->comm, sizeof(use) / sizeof(use[0]), use));
   }
   if (hasck) {
     PetscBool exists;
     PetscCall(DpsCheckOutputPath(r->comm, "checkpoint", r->checkpoint, PETSC_TRUE)); /* not a directory, and writable */
-    PetscCall(DpsCheckpointCreate(r->comm, r->checkpoint, &r->ck));
     PetscCall(DpsCheckpointExists(r->ck, &exists));
     PetscCheck(!exists || r->restart || r->force, r->comm, DPS_ERR_CANT_CREATE, "checkpoint %s exists: continue that run with -restart, or pass -force to start afresh (the checkpoint is then removed)", r->checkpoint);
     if (r->restart) {
