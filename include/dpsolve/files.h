@@ -32,7 +32,10 @@ PETSC_EXTERN PetscErrorCode DpsSyncPath(const char[], PetscBool);
 /* Test aid: DPSOLVE_KILL_AT=name[:count[:TERM|USR1]] kills this process (SIGKILL) the count-th time (default 1)
    it reaches the named point, to test restarts from every phase of a checkpoint or output write; with TERM or
    USR1 it sends itself that signal instead, to test the answer to a signal at that point (before MPI starts:
-   "main"; while the run is set up: "setup"). A no-op otherwise. */
+   "main"; while the run is set up: "setup"). With HOLD:file, and while that file exists, the process instead
+   waits there until it gets SIGTERM or SIGUSR1 and then goes on: how a test delivers a signal from outside
+   (Slurm's) at a known point however fast the run is; removing the file keeps a restarted run from holding
+   again. A no-op otherwise. */
 PETSC_EXTERN void DpsKillPoint(const char[]);
 
 #endif

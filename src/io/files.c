@@ -12,8 +12,8 @@
 
 void DpsKillPoint(const char name[])
 {
-  static int  parsed = 0, sig = SIGKILL;
-  static char target[64];
+  static int  parsed = 0, sig = SIGKILL, hold = 0;
+  static char target[64], holdfile[PATH_MAX];
   static long count = 1, seen = 0;
 
   if (!parsed) {
@@ -26,19 +26,37 @@ void DpsKillPoint(const char name[])
       memcpy(target, env, len);
       target[len] = '\0';
       if (colon) {
-        const char *colon2 = strchr(colon + 1, ':');
+        const char *action = strchr(colon + 1, ':');
         count              = atol(colon + 1);
-        if (colon2 && !strcmp(colon2 + 1, "TERM")) sig = SIGTERM;
-        else if (colon2 && !strcmp(colon2 + 1, "USR1")) sig = SIGUSR1;
+        if (action && !strcmp(action + 1, "TERM")) sig = SIGTERM;
+        else if (action && !strcmp(action + 1, "USR1")) sig = SIGUSR1;
+        else if (action && !strncmp(action + 1, "HOLD:", 5)) {
+          hold = 1;
+          snprintf(holdfile, sizeof(holdfile), "%s", action + 6);
+        }
       }
     }
   }
   if (!target[0] || strcmp(name, target)) return;
-  if (++seen == count) {
-    fprintf(stderr, "dpsolve: DPSOLVE_KILL_AT=%s:%ld reached: %s process %d\n", target, count, sig == SIGKILL ? "killing" : sig == SIGTERM ? "sending SIGTERM to" : "sending SIGUSR1 to", (int)getpid());
+  if (++seen != count) return;
+  if (hold) {
+    sigset_t block, old;
+    if (access(holdfile, F_OK)) return;
+    /* blocked before the message and released atomically by sigsuspend: a signal sent as soon as the message
+       is seen is pending, never lost between the two */
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    fprintf(stderr, "dpsolve: DPSOLVE_KILL_AT=%s:%ld reached: process %d holds until a signal arrives\n", target, count, (int)getpid());
     fflush(stderr);
-    kill(getpid(), sig);
+    sigsuspend(&old);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return;
   }
+  fprintf(stderr, "dpsolve: DPSOLVE_KILL_AT=%s:%ld reached: %s process %d\n", target, count, sig == SIGKILL ? "killing" : sig == SIGTERM ? "sending SIGTERM to" : "sending SIGUSR1 to", (int)getpid());
+  fflush(stderr);
+  kill(getpid(), sig);
 }
 
 PetscErrorCode DpsSyncPath(const char path[], PetscBool dir)

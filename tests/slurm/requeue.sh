@@ -37,9 +37,15 @@ wait_state() { # wait_state JOB STATE SECONDS
 
 # --- (c) requeue on the time limit, resume from the checkpoint ---
 export INPUT=$WORK/in.h5 OUTPUT=$WORK/out.h5 JOB CHECKPOINT_EVERY=25
-id=$(sbatch --parsable --chdir="$WORK" --output="$WORK/job.log" "$SRC/slurm/requeue.sbatch")
-for _ in $(seq 300); do grep -q "^progress: " job.log 2>/dev/null && break; sleep 0.1; done
-grep -q "^progress: " job.log || { cat job.log >&2; fail "job $id showed no progress in 30 s"; }
+# both ranks hold at their 20th step until the signal comes (DpsKillPoint's HOLD): a fast machine ran all six
+# inputs in 0.15 s, before a signal sent on the first progress line arrived; the hold file is removed before
+# the signal so that the requeued start does not hold again
+touch hold
+id=$(DPSOLVE_KILL_AT="step:20:HOLD:$WORK/hold" sbatch --parsable --chdir="$WORK" --output="$WORK/job.log" "$SRC/slurm/requeue.sbatch")
+holding() { grep -c "holds until a signal arrives" job.log 2>/dev/null || true; }
+for _ in $(seq 300); do [ "$(holding)" -ge 2 ] && break; sleep 0.1; done
+[ "$(holding)" -ge 2 ] || { cat job.log >&2; fail "job $id: its two ranks did not reach their 20th step in 30 s"; }
+rm hold
 scancel --batch --signal=USR1 "$id"
 wait_state "$id" PENDING 30
 expect_in job.log "dpsolve: USR1 (time limit near): asking the run to checkpoint" "stopped by signal 10 after a checkpoint" \
