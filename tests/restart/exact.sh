@@ -93,13 +93,20 @@ rm out.h5
 # --- 7. signals: SIGTERM to the program, SIGUSR1 to mpiexec; the run checkpoints and exits with status 75 ---
 LONG=(run -input in.h5 -samples 16 -steps 300 -seed 5 -run_view 0 -batch 1)
 dps 2 refl.log "${LONG[@]}" -output refl.h5 -progress 0
-signal_after_progress() { # signal_after_progress SIGNAL NP LOG args...: signal once an input is done; print the exit status
-  local sig=$1 np=$2 log=$3 pid rc=0
+signal_mid_run() { # signal_mid_run SIGNAL NP LOG args...: signal while every rank holds at its 40th step; print the exit status
+  local sig=$1 np=$2 log=$3 pid rc=0 held=0
   shift 3
-  launch "$np" "$@" >"$log" 2>&1 &
+  # a hold, not a wait for the first progress line: a fast machine can finish the run before the signal arrives
+  touch hold
+  DPSOLVE_KILL_AT="step:40:HOLD:$WORK/hold" launch "$np" "$@" >"$log" 2>&1 &
   pid=$!
-  for _ in $(seq 600); do grep -q "^progress: " "$log" && break; sleep 0.05; done
-  grep -q "^progress: " "$log" || fail "no progress line in $log within 30 s"
+  for _ in $(seq 600); do
+    held=$(grep -c "holds until a signal arrives" "$log" || true)
+    [ "$held" -ge "$np" ] && break
+    sleep 0.05
+  done
+  [ "$held" -ge "$np" ] || fail "the $np ranks did not reach their 40th step within 30 s ($log)"
+  rm hold
   # the background job runs timeout, whose child is the program (1 rank) or mpiexec: signal that child
   local tpid prog
   tpid=$(pgrep -P "$pid" -x timeout) || fail "cannot find the timeout process of job $pid"
@@ -108,12 +115,12 @@ signal_after_progress() { # signal_after_progress SIGNAL NP LOG args...: signal 
   wait "$pid" || rc=$?
   echo "$rc"
 }
-rc=$(signal_after_progress TERM 1 s1.log "${LONG[@]}" -output outl.h5 -checkpoint ckl.h5)
+rc=$(signal_mid_run TERM 1 s1.log "${LONG[@]}" -output outl.h5 -checkpoint ckl.h5)
 [ "$rc" = 75 ] || { cat s1.log >&2; fail "SIGTERM: exit status $rc, expected 75"; }
 expect_in s1.log "stopped by signal 15 after a checkpoint" "continue with -restart (exit status 75)"
 [ -e ckl.h5 ] && [ -e outl.h5.partial ] || fail "SIGTERM: no checkpoint or no partial output"
 ! looks_complete outl.h5.partial || fail "SIGTERM: outl.h5.partial claims to be complete"
-rc=$(signal_after_progress USR1 2 s2.log "${LONG[@]}" -output outl.h5 -checkpoint ckl.h5 -restart)
+rc=$(signal_mid_run USR1 2 s2.log "${LONG[@]}" -output outl.h5 -checkpoint ckl.h5 -restart)
 [ "$rc" = 75 ] || { cat s2.log >&2; fail "SIGUSR1 to mpiexec: exit status $rc, expected 75"; }
 expect_in s2.log "stopped by signal 10 after a checkpoint"
 dps 1 s3.log "${LONG[@]}" -output outl.h5 -checkpoint ckl.h5 -restart -progress 0
