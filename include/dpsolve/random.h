@@ -14,6 +14,7 @@ typedef enum {
   DPS_STREAM_SIMULATE_Y  = 5,  /* measurement noise when y is simulated from x0 */
   DPS_STREAM_PROBES      = 6,  /* CA-DPS: Rademacher probes of the finite-difference covariance */
   DPS_STREAM_RENOISE     = 7,  /* C-DPS x0 form: x_{t-1} ~ N(sqrt(abar_{t-1}) x0, (1 - abar_{t-1}) I) */
+  DPS_STREAM_RESAMPLE    = 8,  /* C-DPS particles: the one uniform of a systematic resampling per (input, step) */
   DPS_STREAM_EXACT_A     = 16, /* eval: exact posterior draws compared with the method */
   DPS_STREAM_EXACT_B     = 17, /* eval: the second exact set, for the floor */
   DPS_STREAM_DIRECTIONS  = 18, /* eval: sliced-Wasserstein directions */

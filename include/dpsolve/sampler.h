@@ -62,6 +62,11 @@ PETSC_EXTERN PetscErrorCode DpsSamplerStep(DpsSampler, PetscInt, PetscInt, const
 PETSC_EXTERN PetscErrorCode DpsSamplerGetStateSize(DpsSampler, PetscInt *);
 PETSC_EXTERN PetscErrorCode DpsSamplerGetState(DpsSampler, PetscInt, PetscReal[]);
 PETSC_EXTERN PetscErrorCode DpsSamplerSetState(DpsSampler, PetscInt, const PetscReal[]);
+/* Per-input diagnostics of the batch in flight, written by a run to the output dataset `name` [N, n]: n = 0 for
+   samplers without any (cdps -cdps_smc: /cdps_smc, resamplings, min and mean ESS, surviving ancestors). Get copies
+   [nin x n] after the batch's last step. */
+PETSC_EXTERN PetscErrorCode DpsSamplerGetDiagnosticsInfo(DpsSampler, PetscInt *, const char **);
+PETSC_EXTERN PetscErrorCode DpsSamplerGetDiagnostics(DpsSampler, PetscInt, PetscReal[]);
 
 /* Runs the whole reverse chain for nin inputs with global indices index[] and measurements y [nin x m];
    writes x [nin x S x d]. Input index[j]'s draws depend only on (seed, index[j]), never on the batch. */

@@ -314,6 +314,17 @@ static PetscErrorCode DpsRunWriteAttributes(DpsRun r, hid_t file, uint64_t run_i
     PetscCall(DpsH5WriteInt64Attribute(file, "/", "input_range", 2, range));
   }
   for (int k = 0; k < DPS_NUM_COUNTS; k++) PetscCall(DpsH5WriteInt64Attribute(file, "/", DpsCountNames[k], 1, &zero));
+  {
+    /* the sampler's per-input diagnostics (cdps -cdps_smc: /cdps_smc), written with each finished input */
+    PetscInt    nd, n;
+    const char *name;
+    PetscCall(DpsSamplerGetDiagnosticsInfo(r->sampler, &nd, &name));
+    PetscCall(DpsDatasetGetSizes(r->data, &n, NULL, NULL));
+    if (nd) {
+      hsize_t dims[2] = {(hsize_t)n, (hsize_t)nd};
+      PetscCall(DpsH5CreateDataset(file, name, 2, dims, H5T_NATIVE_DOUBLE));
+    }
+  }
   PetscFunctionReturn(0);
 }
 
@@ -692,6 +703,26 @@ static PetscErrorCode DpsRunSetUp(DpsRun r, DpsWork *w, PetscBool *stopped)
   PetscFunctionReturn(0);
 }
 
+/* collective: the sampler's per-input diagnostics of the nw inputs of the chunk just finished (none on a rank
+   that finished nothing) into their rows of its dataset, before /done marks them (DpsRunWriteAttributes made it) */
+static PetscErrorCode DpsRunWriteDiagnostics(DpsRun r, DpsWork *w, PetscInt j0, PetscInt nw)
+{
+  PetscInt    nd;
+  const char *name;
+  PetscReal  *v;
+  hid_t       file;
+
+  PetscFunctionBegin;
+  PetscCall(DpsSamplerGetDiagnosticsInfo(r->sampler, &nd, &name));
+  if (!nd) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc1(PetscMax(nw * nd, 1), &v));
+  PetscCall(DpsSamplerGetDiagnostics(r->sampler, nw, v));
+  PetscCall(DpsOutputGetFile(w->out, &file));
+  PetscCall(DpsH5WriteRows(file, name, w->lo + j0, nw, nd, v, H5T_NATIVE_DOUBLE));
+  PetscCall(PetscFree(v));
+  PetscFunctionReturn(0);
+}
+
 /* Step 2, one tick: every rank takes one reverse step of its chunk (or none), then all agree on what happened;
    finished chunks are written collectively, and a checkpoint is written when due. *more: go on ticking. */
 static PetscErrorCode DpsRunTick(DpsRun r, DpsWork *w, PetscBool *more)
@@ -737,7 +768,8 @@ static PetscErrorCode DpsRunTick(DpsRun r, DpsWork *w, PetscBool *more)
     /* collective: every rank joins, with no rows when it finished nothing */
     PetscInt       nw = finished ? w->nb : 0, j0 = finished ? w->j0 : 0, n;
     PetscLogDouble t;
-    ierr = DpsOutputWrite(w->out, w->lo + j0, nw, w->x, w->y + j0 * w->m, w->has_x0 ? w->x0 + j0 * w->d : NULL);
+    ierr = DpsRunWriteDiagnostics(r, w, j0, nw);
+    if (!ierr) ierr = DpsOutputWrite(w->out, w->lo + j0, nw, w->x, w->y + j0 * w->m, w->has_x0 ? w->x0 + j0 * w->d : NULL);
     if (ierr) {
       (void)DpsOutputAbort(&w->out);
       PetscCall(ierr);

@@ -10,10 +10,17 @@
    with the same PW-CG, then re-noises x_{t-1} ~ N(sqrt(abar_{t-1}) x0, (1 - abar_{t-1}) I) (DAPS's decoupled
    annealing); no measurement chain. r_t^2 (-cdps_x0_variance): tweedie 1 - abar_t; data
    s^2 (1 - abar_t) / (abar_t s^2 + 1 - abar_t), the exact Var[x0 | x_t] of a N(m, s^2 I) prior; cadps the
-   covariance-aware diagonal of methods.md section 4 (1 + K model evaluations per step). */
+   covariance-aware diagonal of methods.md section 4 (1 + K model evaluations per step).
+
+   -cdps_smc (methods.md section 3, "Particles") makes the S draws of an input the particles of a filter whose
+   observations are one measurement path per input (draw 0's): the C-DPS step is the optimal proposal, the
+   incremental log-weight the predictive likelihood log N(y_{t-1}; A mu_theta, s_t^2 A A^T + Sigma_{t-1} I) (a
+   measurement-space solve), and the particles are resampled systematically when the ESS falls below
+   -cdps_smc_ess times S, and always before the last step. */
 #include <dpsolve/dpsolve.h>
 #include "samplers/samplerimpl.h"
 #include "linalg/precision.h"
+#include "linalg/measurement.h"
 
 const char *const DpsCDPSCouplings[] = {"independent", "shared", "DpsCDPSCoupling", "DPS_CDPS_COUPLING_", NULL};
 const char *const DpsCDPSPriors[]    = {"reverse", "forward", "DpsCDPSPrior", "DPS_CDPS_PRIOR_", NULL};
@@ -43,7 +50,20 @@ typedef struct {
   PetscInt          rcapacity;
   PetscReal        *a;               /* [d] 1 / r_t^2 of one row */
   PetscInt          moves;           /* draws of x0 per noise level (-cdps_x0_moves): M - 1 Gibbs sweeps x_t | x0, x0 | x_t, y */
+  /* -cdps_smc: the particle form; the path of input j is ychain row j S (draw 0's) */
+  PetscBool            smc;
+  PetscReal            ess;          /* -cdps_smc_ess: resample when ESS < ess S */
+  DpsMeasurementSolver P;            /* Sigma I + s^2 A A^T (predictive), Sigma_N I + A A^T (the first particles) */
+  PetscReal           *logw, *anc;   /* [scap]: log-weight and initial ancestor (an integer) of every row */
+  PetscReal           *info;         /* [scap / S x DPS_CDPS_SMC_INFO]: per input resamplings, min ESS, sum of ESS */
+  PetscReal           *mu, *xs;      /* [scap x d]: mu_theta of every row; the rows being resampled */
+  PetscReal           *res;          /* [m] residual y_{t-1} - A mu_theta */
+  PetscReal           *W;            /* [S] normalized weights of one input */
+  PetscInt            *pick;         /* [S] ancestors of one resampling */
+  PetscInt             scap;
 } Sampler_CDPS;
+
+#define DPS_CDPS_SMC_INFO 3 /* per input: resamplings (ESS below the threshold), min ESS, sum of ESS over steps */
 
 /* a solve of row (j, k) of the batch at step st: a failure names them (DpsSamplerCallSolve) */
 static PetscErrorCode DpsSamplerCDPSSolve(DpsSampler s, const DpsStep *st, PetscInt j, PetscInt k, KSP ksp, Vec b, Vec x)
@@ -94,8 +114,60 @@ static PetscErrorCode DpsSamplerCDPSEnsureChain(DpsSampler s, PetscInt rows)
   PetscFunctionReturn(0);
 }
 
+static PetscErrorCode DpsSamplerCDPSEnsureSMC(DpsSampler s, PetscInt rows)
+{
+  Sampler_CDPS *c = (Sampler_CDPS *)s->data;
+
+  PetscFunctionBegin;
+  if (rows > c->scap) {
+    PetscCall(PetscFree7(c->logw, c->anc, c->info, c->mu, c->xs, c->W, c->pick));
+    PetscCall(PetscMalloc7(rows, &c->logw, rows, &c->anc, rows / s->S * DPS_CDPS_SMC_INFO, &c->info, rows * s->d, &c->mu, s->S * s->d, &c->xs, s->S, &c->W, s->S, &c->pick));
+    c->scap = rows;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* -cdps_smc, x_N: the path is draw 0's, y_N = sqrt(abar_N) y + sqrt(1 - abar_N) A x_N^0, so draw 0 is one joint draw
+   of (x_N, y_N). Particles k >= 1 are drawn from the same p(x_N | y_N) = N(0, I) N(y_N; A x_N, Sigma_N I),
+   Sigma_N = abar_N sigma_y^2, by Matheron's rule: x = e0 + A^T (Sigma_N I + A A^T)^{-1} (y_N - A e0 - sqrt(Sigma_N) e2)
+   with e0 the draw's x_N ~ N(0, I) and e2 its measurement-noise normals at step N + 1. Drawn from p(x_N | y_N),
+   every particle starts with the same weight. (Unconditioned particles would meet the first step's predictive
+   likelihood, of scale s_N, at distance |A (x^k - x^0)| ~ sqrt(m): all weight on particle 0.) */
+static PetscErrorCode DpsSamplerBeginSMC_CDPS(DpsSampler s, PetscInt nin, const PetscInt index[], PetscReal x[], const DpsStep *st, PetscInt N)
+{
+  Sampler_CDPS   *c = (Sampler_CDPS *)s->data;
+  const PetscInt  d = s->d, m = s->m, S = s->S;
+  const PetscReal SigmaN = st->abar * s->sigma_y * s->sigma_y;
+
+  PetscFunctionBegin;
+  PetscCheck(SigmaN > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "C-DPS with -cdps_smc needs sigma_y > 0 (Sigma_N = abar_N sigma_y^2 = %g)", (double)SigmaN);
+  PetscCall(DpsSamplerCDPSEnsureSMC(s, nin * S));
+  PetscCall(DpsMeasurementSolverSetCoefficients(c->P, SigmaN, NULL, 1.0));
+  for (PetscInt j = 0; j < nin; j++) {
+    const PetscReal *yN = c->ychain + j * S * m;
+    for (PetscInt k = 1; k < S; k++) {
+      PetscReal *xr = x + (j * S + k) * d;
+      PetscCall(DpsSamplerNormals(s, index[j], k, N + 1, DPS_STREAM_MEAS_NOISE, m, c->wm));
+      PetscCall(DpsOperatorApplyArray(s->op, xr, c->res));
+      for (PetscInt l = 0; l < m; l++) c->res[l] = yN[l] - c->res[l] - PetscSqrtReal(SigmaN) * c->wm[l];
+      DpsSamplerCallSolve(s, st, j, k, "measurement-space solve of the first particles", DpsMeasurementSolverSolve(c->P, c->res, c->wm, &s->stats.cg_iterations));
+      s->stats.solves++;
+      PetscCall(DpsOperatorApplyTransposeArray(s->op, c->wm, c->wd));
+      for (PetscInt e = 0; e < d; e++) xr[e] += c->wd[e];
+    }
+    for (PetscInt k = 0; k < S; k++) {
+      c->logw[j * S + k] = 0.0;
+      c->anc[j * S + k]  = (PetscReal)k;
+    }
+    c->info[j * DPS_CDPS_SMC_INFO + 0] = 0.0;
+    c->info[j * DPS_CDPS_SMC_INFO + 1] = (PetscReal)S;
+    c->info[j * DPS_CDPS_SMC_INFO + 2] = 0.0;
+  }
+  PetscFunctionReturn(0);
+}
+
 /* y_N = sqrt(abar_N) y + sqrt(1 - abar_N) noise: zeta ~ N(0, I_m) (independent) or A x_N (shared) */
-static PetscErrorCode DpsSamplerBegin_CDPS(DpsSampler s, PetscInt nin, const PetscInt index[], const PetscReal y[], const PetscReal x[])
+static PetscErrorCode DpsSamplerBegin_CDPS(DpsSampler s, PetscInt nin, const PetscInt index[], const PetscReal y[], PetscReal x[])
 {
   Sampler_CDPS *c = (Sampler_CDPS *)s->data;
   PetscInt      N, m = s->m;
@@ -107,13 +179,14 @@ static PetscErrorCode DpsSamplerBegin_CDPS(DpsSampler s, PetscInt nin, const Pet
   PetscCall(DpsScheduleGetNumSteps(s->schedule, &N));
   PetscCall(DpsScheduleGetStep(s->schedule, N, &st));
   for (PetscInt j = 0; j < nin; j++) {
-    for (PetscInt k = 0; k < s->S; k++) {
+    for (PetscInt k = 0; k < (c->smc ? 1 : s->S); k++) { /* -cdps_smc: one path per input, draw 0's */
       PetscReal *yt = c->ychain + (j * s->S + k) * m;
       if (c->coupling == DPS_CDPS_COUPLING_SHARED) PetscCall(DpsOperatorApplyArray(s->op, x + (j * s->S + k) * s->d, c->wm));
       else PetscCall(DpsSamplerNormals(s, index[j], k, N + 1, DPS_STREAM_BRIDGE, m, c->wm));
       for (PetscInt l = 0; l < m; l++) yt[l] = PetscSqrtReal(st.abar) * y[j * m + l] + PetscSqrtReal(1.0 - st.abar) * c->wm[l];
     }
   }
+  if (c->smc) PetscCall(DpsSamplerBeginSMC_CDPS(s, nin, index, x, &st, N));
   PetscFunctionReturn(0);
 }
 
@@ -124,6 +197,48 @@ static PetscErrorCode DpsSamplerStateSize_CDPS(DpsSampler s, PetscInt *size)
 
   PetscFunctionBegin;
   *size = c->space == DPS_CDPS_SPACE_X0 ? 0 : s->m;
+  if (c->smc) *size += 2 + DPS_CDPS_SMC_INFO; /* the path, then log-weight, ancestor and the input's counts */
+  PetscFunctionReturn(0);
+}
+
+/* -cdps_smc restart state of row (j, k): [its input's path y_t (m) | log-weight | initial ancestor | the input's
+   resamplings, min ESS, sum of ESS]; the input's values are repeated in each of its rows */
+static PetscErrorCode DpsSamplerGetStateSMC_CDPS(DpsSampler s, PetscInt nin, PetscReal state[])
+{
+  Sampler_CDPS  *c = (Sampler_CDPS *)s->data;
+  const PetscInt m = s->m, q = m + 2 + DPS_CDPS_SMC_INFO;
+
+  PetscFunctionBegin;
+  PetscCheck(nin * s->S <= c->ycapacity && nin * s->S <= c->scap, PETSC_COMM_SELF, PETSC_ERR_ORDER, "no batch of %" PetscInt_FMT " inputs in flight", nin);
+  for (PetscInt j = 0; j < nin; j++)
+    for (PetscInt k = 0; k < s->S; k++) {
+      PetscReal *r = state + (j * s->S + k) * q;
+      PetscCall(PetscArraycpy(r, c->ychain + j * s->S * m, m));
+      r[m]     = c->logw[j * s->S + k];
+      r[m + 1] = c->anc[j * s->S + k];
+      PetscCall(PetscArraycpy(r + m + 2, c->info + j * DPS_CDPS_SMC_INFO, DPS_CDPS_SMC_INFO));
+    }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsSamplerSetStateSMC_CDPS(DpsSampler s, PetscInt nin, const PetscReal state[])
+{
+  Sampler_CDPS  *c = (Sampler_CDPS *)s->data;
+  const PetscInt m = s->m, q = m + 2 + DPS_CDPS_SMC_INFO;
+
+  PetscFunctionBegin;
+  PetscCall(DpsSamplerCDPSEnsureChain(s, nin * s->S));
+  PetscCall(DpsSamplerCDPSEnsureSMC(s, nin * s->S));
+  for (PetscInt j = 0; j < nin; j++)
+    for (PetscInt k = 0; k < s->S; k++) {
+      const PetscReal *r = state + (j * s->S + k) * q;
+      if (!k) {
+        PetscCall(PetscArraycpy(c->ychain + j * s->S * m, r, m));
+        PetscCall(PetscArraycpy(c->info + j * DPS_CDPS_SMC_INFO, r + m + 2, DPS_CDPS_SMC_INFO));
+      }
+      c->logw[j * s->S + k] = r[m];
+      c->anc[j * s->S + k]  = r[m + 1];
+    }
   PetscFunctionReturn(0);
 }
 
@@ -133,6 +248,10 @@ static PetscErrorCode DpsSamplerGetState_CDPS(DpsSampler s, PetscInt nin, PetscR
 
   PetscFunctionBegin;
   if (c->space == DPS_CDPS_SPACE_X0) PetscFunctionReturn(0);
+  if (c->smc) {
+    PetscCall(DpsSamplerGetStateSMC_CDPS(s, nin, state));
+    PetscFunctionReturn(0);
+  }
   PetscCheck(nin * s->S <= c->ycapacity, PETSC_COMM_SELF, PETSC_ERR_ORDER, "no batch of %" PetscInt_FMT " inputs in flight", nin);
   PetscCall(PetscArraycpy(state, c->ychain, nin * s->S * s->m));
   PetscFunctionReturn(0);
@@ -144,6 +263,10 @@ static PetscErrorCode DpsSamplerSetState_CDPS(DpsSampler s, PetscInt nin, const 
 
   PetscFunctionBegin;
   if (c->space == DPS_CDPS_SPACE_X0) PetscFunctionReturn(0);
+  if (c->smc) {
+    PetscCall(DpsSamplerSetStateSMC_CDPS(s, nin, state));
+    PetscFunctionReturn(0);
+  }
   PetscCall(DpsSamplerCDPSEnsureChain(s, nin * s->S));
   PetscCall(PetscArraycpy(c->ychain, state, nin * s->S * s->m));
   PetscFunctionReturn(0);
@@ -244,6 +367,133 @@ static PetscErrorCode DpsSamplerStepX0_CDPS(DpsSampler s, const DpsStep *st, Pet
   PetscFunctionReturn(0);
 }
 
+/* how many of input j's S initial particles have descendants among its rows (c->pick is overwritten) */
+static PetscInt DpsSamplerCDPSDescendants(DpsSampler s, PetscInt j)
+{
+  Sampler_CDPS *c        = (Sampler_CDPS *)s->data;
+  PetscInt      distinct = 0;
+
+  for (PetscInt k = 0; k < s->S; k++) c->pick[k] = 0;
+  for (PetscInt k = 0; k < s->S; k++) c->pick[(PetscInt)c->anc[j * s->S + k]] = 1;
+  for (PetscInt k = 0; k < s->S; k++) distinct += c->pick[k];
+  return distinct;
+}
+
+/* Systematic resampling of input j's S rows (x, mu_theta, ancestor) by its normalized weights W, with one uniform u
+   of the resampling stream at (input, step): particle k takes the row l whose cumulative weight first exceeds
+   (u + k) / S. */
+static PetscErrorCode DpsSamplerCDPSResample(DpsSampler s, PetscInt j, PetscInt input, PetscInt step, const PetscReal W[], PetscReal x[])
+{
+  Sampler_CDPS    *c = (Sampler_CDPS *)s->data;
+  const PetscInt   S = s->S, d = s->d;
+  DpsRandomAddress a = {s->seed, input, 0, step, DPS_STREAM_RESAMPLE};
+  PetscReal        u, cum;
+  PetscInt         l = 0;
+
+  PetscFunctionBegin;
+  PetscCall(DpsRandomUniforms(a, 1, &u));
+  cum = W[0];
+  for (PetscInt k = 0; k < S; k++) {
+    const PetscReal p = (u + k) / S;
+    while (p > cum && l < S - 1) cum += W[++l];
+    c->pick[k] = l;
+  }
+  for (PetscInt k = 0; k < S; k++) PetscCall(PetscArraycpy(c->xs + k * d, x + (j * S + c->pick[k]) * d, d));
+  PetscCall(PetscArraycpy(x + j * S * d, c->xs, S * d));
+  for (PetscInt k = 0; k < S; k++) PetscCall(PetscArraycpy(c->xs + k * d, c->mu + (j * S + c->pick[k]) * d, d));
+  PetscCall(PetscArraycpy(c->mu + j * S * d, c->xs, S * d));
+  for (PetscInt k = 0; k < S; k++) c->xs[k] = c->anc[j * S + c->pick[k]];
+  PetscCall(PetscArraycpy(c->anc + j * S, c->xs, S));
+  PetscFunctionReturn(0);
+}
+
+/* -cdps_smc, one step (methods.md section 3, "Particles"), the fully adapted particle filter: the path moves to
+   y_{t-1} (draw 0's bridge noise); each particle's weight is multiplied by its predictive likelihood
+   p(y_{t-1} | x_t) = N(y_{t-1}; A mu_theta, s_t^2 A A^T + Sigma_{t-1} I) (the log-determinant is the same for every
+   particle, so only the quadratic form, one measurement-space solve, enters); the particles are resampled if the
+   ESS falls below ess S, and always at the last step; then each moves by the C-DPS step with its own noise. With
+   S = 1 this is the plain shared-coupling step, bit for bit. */
+static PetscErrorCode DpsSamplerStepSMC_CDPS(DpsSampler s, const DpsStep *st, PetscInt nin, const PetscInt index[], const PetscReal y[], PetscReal x[])
+{
+  Sampler_CDPS   *c = (Sampler_CDPS *)s->data;
+  const PetscInt  d = s->d, m = s->m, S = s->S;
+  const PetscBool last = st->i == 1 ? PETSC_TRUE : PETSC_FALSE;
+  const PetscReal a = 1.0 / st->var_clipped, Sigma = st->abar_prev * s->sigma_y * s->sigma_y;
+  PetscInt        N;
+
+  PetscFunctionBegin;
+  PetscCheck(Sigma > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "C-DPS with -cdps_smc needs sigma_y > 0 (Sigma_{t-1} = abar_{t-1} sigma_y^2 = %g)", (double)Sigma);
+  PetscCheck(!st->learned, PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "C-DPS with -cdps_smc needs -schedule_variance small or large: with a learned per-entry s_t^2 the predictive likelihood's log-determinant differs between particles");
+  PetscCall(DpsScheduleGetNumSteps(s->schedule, &N));
+  PetscCall(DpsSamplerCDPSEnsureSMC(s, nin * S));
+  PetscCall(DpsPrecisionSetCoefficients(c->Lambda, a, 1.0 / Sigma));
+  PetscCall(DpsMeasurementSolverSetCoefficients(c->P, Sigma, NULL, 1.0 / a));
+  PetscCall(DpsScoreEps(s->score, nin * S, st->t, st->abar, x, s->eps));
+  for (PetscInt j = 0; j < nin; j++) {
+    PetscReal *yt = c->ychain + j * S * m, *lw = c->logw + j * S, *info = c->info + j * DPS_CDPS_SMC_INFO, mx = PETSC_MIN_REAL, sum = 0.0, sum2 = 0.0, ess;
+
+    /* the path: y_{t-1} from the bridge q(y_{t-1} | y_t, y_0 = y) with draw 0's noise; none at the last step */
+    if (!last) {
+      PetscCall(DpsSamplerNormals(s, index[j], 0, st->i, DPS_STREAM_BRIDGE, d, c->wd));
+      PetscCall(DpsOperatorApplyArray(s->op, c->wd, c->wm));
+    }
+    for (PetscInt l = 0; l < m; l++) yt[l] = st->c1 * y[j * m + l] + st->c2 * yt[l] + (last ? 0.0 : PetscSqrtReal(st->betatilde) * c->wm[l]);
+
+    /* weights: log w += -1/2 r^T (Sigma I + s_t^2 A A^T)^{-1} r, r = y_{t-1} - A mu_theta */
+    for (PetscInt k = 0; k < S; k++) {
+      const PetscInt row = j * S + k;
+      PetscReal     *mu = c->mu + row * d, q = 0.0;
+      DpsStepTweedie(st, DpsSamplerClipRange(s), d, x + row * d, s->eps + row * d, mu); /* mu_theta from the clipped x0hat */
+      DpsStepReverseMean(st, d, x + row * d, mu, mu);
+      PetscCall(DpsOperatorApplyArray(s->op, mu, c->res));
+      for (PetscInt l = 0; l < m; l++) c->res[l] = yt[l] - c->res[l];
+      DpsSamplerCallSolve(s, st, j, k, "measurement-space solve of the predictive likelihood", DpsMeasurementSolverSolve(c->P, c->res, c->wm, &s->stats.cg_iterations));
+      s->stats.solves++;
+      for (PetscInt l = 0; l < m; l++) q += c->res[l] * c->wm[l];
+      lw[k] -= 0.5 * q;
+      mx = PetscMax(mx, lw[k]);
+    }
+    for (PetscInt k = 0; k < S; k++) {
+      c->W[k] = PetscExpReal(lw[k] - mx);
+      sum += c->W[k];
+    }
+    for (PetscInt k = 0; k < S; k++) {
+      c->W[k] /= sum;
+      sum2 += c->W[k] * c->W[k];
+    }
+    ess     = 1.0 / sum2;
+    info[1] = PetscMin(info[1], ess);
+    info[2] += ess;
+    if (last || ess < c->ess * S) {
+      if (!last) info[0] += 1.0;
+      PetscCall(DpsSamplerCDPSResample(s, j, index[j], st->i, c->W, x));
+      for (PetscInt k = 0; k < S; k++) lw[k] = 0.0;
+    } else
+      for (PetscInt k = 0; k < S; k++) lw[k] -= mx;
+
+    /* each particle: the C-DPS step, rhs = A^T y_{t-1} / Sigma + mu_theta / s_t^2 */
+    for (PetscInt l = 0; l < m; l++) c->res[l] = yt[l] / Sigma;
+    for (PetscInt k = 0; k < S; k++) {
+      const PetscInt row = j * S + k;
+      PetscReal     *xr = x + row * d, *mu = c->mu + row * d, *rhs;
+
+      PetscCall(VecGetArrayWrite(c->rhs, &rhs));
+      PetscCall(DpsOperatorApplyTransposeArray(s->op, c->res, rhs));
+      for (PetscInt e = 0; e < d; e++) rhs[e] += a * mu[e];
+      PetscCall(VecRestoreArrayWrite(c->rhs, &rhs));
+      PetscCall(VecPlaceArray(c->sol, xr));
+      if (last) PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->mean, c->rhs, c->sol));
+      else PetscCall(DpsSamplerCDPSDraw(s, st, j, k, index[j], st->i));
+      PetscCall(VecResetArray(c->sol));
+    }
+    if (last) {
+      const PetscInt distinct = DpsSamplerCDPSDescendants(s, j);
+      PetscCall(PetscPrintf(PETSC_COMM_SELF, "cdps smc: input %" PetscInt_FMT ": ESS min %.3g, mean %.3g of %" PetscInt_FMT " particles; resampled at %.0f of %" PetscInt_FMT " steps (ESS < %g S) and at the end; %" PetscInt_FMT " of the %" PetscInt_FMT " initial particles have descendants\n", index[j], (double)info[1], (double)(info[2] / N), S, (double)info[0], N, (double)c->ess, distinct, S));
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode DpsSamplerStep_CDPS(DpsSampler s, const DpsStep *st, PetscInt nin, const PetscInt index[], const PetscReal y[], PetscReal x[])
 {
   Sampler_CDPS   *c = (Sampler_CDPS *)s->data;
@@ -259,6 +509,10 @@ static PetscErrorCode DpsSamplerStep_CDPS(DpsSampler s, const DpsStep *st, Petsc
   PetscFunctionBegin;
   if (c->space == DPS_CDPS_SPACE_X0) {
     PetscCall(DpsSamplerStepX0_CDPS(s, st, nin, index, y, x));
+    PetscFunctionReturn(0);
+  }
+  if (c->smc) {
+    PetscCall(DpsSamplerStepSMC_CDPS(s, st, nin, index, y, x));
     PetscFunctionReturn(0);
   }
   PetscCheck(Sigma > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "C-DPS with -cdps_coupling shared needs sigma_y > 0 (Sigma_{t-1} = abar_{t-1} sigma_y^2 = %g)", (double)Sigma);
@@ -329,6 +583,8 @@ static PetscErrorCode DpsSamplerSetFromOptions_CDPS(DpsSampler s, PetscOptionIte
     PetscCall(PetscOptionsReal("-cdps_x0_floor", "Lower bound of 1 - sqrt(1 - abar) d_t (-cdps_x0_variance cadps)", NULL, c->floor, &c->floor, NULL));
     PetscCall(DpsOptionsInt("-cdps_x0_moves", "Draws of x0 per noise level (M - 1 Gibbs sweeps, 1 model evaluation each)", NULL, c->moves, &c->moves, NULL));
   }
+  PetscCall(PetscOptionsBool("-cdps_smc", "Particles: the S draws of an input are weighted by the predictive likelihood of one measurement path and resampled (methods.md section 3, Particles)", NULL, c->smc, &c->smc, NULL));
+  if (c->smc) PetscCall(PetscOptionsReal("-cdps_smc_ess", "-cdps_smc: resample when the effective sample size falls below this fraction of S", NULL, c->ess, &c->ess, NULL));
   PetscCheck(c->moves >= 1 && c->moves <= 64, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_x0_moves %" PetscInt_FMT " must lie in [1, 64]", c->moves);
   PetscOptionsHeadEnd();
   PetscCheck(c->probes >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_x0_probes %" PetscInt_FMT " must be at least 1", c->probes);
@@ -336,6 +592,8 @@ static PetscErrorCode DpsSamplerSetFromOptions_CDPS(DpsSampler s, PetscOptionIte
   PetscCheck(c->floor > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_x0_floor %g must be positive", (double)c->floor);
   PetscCheck(c->s2 > 0 || c->s2 == -1.0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_x0_data_variance %g must be positive", (double)c->s2);
   PetscCheck(c->solves == 1 || c->solves == 2, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_solves %" PetscInt_FMT ": must be 1 or 2", c->solves);
+  PetscCheck(c->ess >= 0 && c->ess <= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_smc_ess %g must lie in [0, 1]", (double)c->ess);
+  PetscCheck(!c->smc || (c->space == DPS_CDPS_SPACE_XT && c->coupling == DPS_CDPS_COUPLING_SHARED && c->prior == DPS_CDPS_PRIOR_REVERSE), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "-cdps_smc needs -cdps_space xt, -cdps_coupling shared and -cdps_prior reverse (given %s, %s, %s): its path is draw 0's shared-coupling measurement chain (methods.md section 3, Particles)", DpsCDPSSpaces[c->space], DpsCDPSCouplings[c->coupling], DpsCDPSPriors[c->prior]);
   PetscFunctionReturn(0);
 }
 
@@ -351,6 +609,8 @@ static PetscErrorCode DpsSamplerReset_CDPS(Sampler_CDPS *c)
   PetscCall(VecDestroy(&c->v));
   PetscCall(PetscFree2(c->wm, c->wd));
   PetscCall(PetscFree(c->a));
+  PetscCall(DpsMeasurementSolverDestroy(&c->P));
+  PetscCall(PetscFree(c->res));
   PetscFunctionReturn(0);
 }
 
@@ -375,6 +635,45 @@ static PetscErrorCode DpsSamplerSetUp_CDPS(DpsSampler s)
   PetscCall(VecCreateSeqWithArray(PETSC_COMM_SELF, 1, s->d, NULL, &c->sol));
   PetscCall(PetscMalloc2(s->m, &c->wm, s->d, &c->wd));
   PetscCall(PetscMalloc1(s->d, &c->a));
+  if (c->smc) {
+    PetscCall(DpsMeasurementSolverCreate(s->op, "meas_", &c->P));
+    PetscCall(PetscMalloc1(s->m, &c->res));
+    /* the sizes of the per-input arrays follow S, which may have changed since they were made */
+    PetscCall(PetscFree7(c->logw, c->anc, c->info, c->mu, c->xs, c->W, c->pick));
+    c->scap = 0;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* -cdps_smc: per input, the output dataset /cdps_smc [N, 4]: resamplings (ESS below the threshold, the final one
+   not counted), the minimum and the mean over the steps of the ESS before resampling, and how many of the S
+   initial particles have descendants among the final draws */
+static PetscErrorCode DpsSamplerDiagnosticsInfo_CDPS(DpsSampler s, PetscInt *n, const char **name)
+{
+  Sampler_CDPS *c = (Sampler_CDPS *)s->data;
+
+  PetscFunctionBegin;
+  *n    = c->smc ? 4 : 0;
+  *name = "/cdps_smc";
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsSamplerDiagnostics_CDPS(DpsSampler s, PetscInt nin, PetscReal out[])
+{
+  Sampler_CDPS *c = (Sampler_CDPS *)s->data;
+  PetscInt      N;
+
+  PetscFunctionBegin;
+  if (!c->smc) PetscFunctionReturn(0);
+  PetscCheck(nin * s->S <= c->scap, PETSC_COMM_SELF, PETSC_ERR_ORDER, "no batch of %" PetscInt_FMT " inputs in flight", nin);
+  PetscCall(DpsScheduleGetNumSteps(s->schedule, &N));
+  for (PetscInt j = 0; j < nin; j++) {
+    const PetscReal *info = c->info + j * DPS_CDPS_SMC_INFO;
+    out[j * 4 + 0] = info[0];
+    out[j * 4 + 1] = info[1];
+    out[j * 4 + 2] = info[2] / N;
+    out[j * 4 + 3] = (PetscReal)DpsSamplerCDPSDescendants(s, j);
+  }
   PetscFunctionReturn(0);
 }
 
@@ -393,6 +692,10 @@ static PetscErrorCode DpsSamplerView_CDPS(DpsSampler s, PetscViewer viewer)
     }
     PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
   } else PetscCall(PetscViewerASCIIPrintf(viewer, "solves per step %" PetscInt_FMT ", coupling %s, prior factor %s\n", c->solves, DpsCDPSCouplings[c->coupling], DpsCDPSPriors[c->prior]));
+  if (c->smc) {
+    PetscCall(PetscViewerASCIIPrintf(viewer, "particles (-cdps_smc): the S draws of an input share one measurement path; systematic resampling when ESS < %g S and at the end\n", (double)c->ess));
+    if (c->P) PetscCall(DpsMeasurementSolverView(c->P, viewer));
+  }
   if (c->mean) {
     PetscCall(PetscViewerASCIIPrintf(viewer, "mean solve:\n"));
     PetscCall(KSPView(c->mean, viewer));
@@ -408,6 +711,7 @@ static PetscErrorCode DpsSamplerDestroy_CDPS(DpsSampler s)
   PetscCall(DpsSamplerReset_CDPS(c));
   PetscCall(PetscFree(c->ychain));
   PetscCall(PetscFree3(c->r2, c->xp, c->ep));
+  PetscCall(PetscFree7(c->logw, c->anc, c->info, c->mu, c->xs, c->W, c->pick));
   PetscCall(PetscFree(s->data));
   PetscFunctionReturn(0);
 }
@@ -428,6 +732,7 @@ PetscErrorCode DpsSamplerCreate_CDPS(DpsSampler s)
   c->h                    = 1e-3;
   c->floor                = 1e-3;
   c->moves                = 1;
+  c->ess                  = 0.5;
   s->data                 = c;
   s->ops->setfromoptions  = DpsSamplerSetFromOptions_CDPS;
   s->ops->setup           = DpsSamplerSetUp_CDPS;
@@ -436,6 +741,8 @@ PetscErrorCode DpsSamplerCreate_CDPS(DpsSampler s)
   s->ops->getstate        = DpsSamplerGetState_CDPS;
   s->ops->setstate        = DpsSamplerSetState_CDPS;
   s->ops->step            = DpsSamplerStep_CDPS;
+  s->ops->diagnosticsinfo = DpsSamplerDiagnosticsInfo_CDPS;
+  s->ops->diagnostics     = DpsSamplerDiagnostics_CDPS;
   s->ops->view            = DpsSamplerView_CDPS;
   s->ops->destroy         = DpsSamplerDestroy_CDPS;
   PetscFunctionReturn(0);

@@ -434,6 +434,23 @@ PetscErrorCode DpsSamplerSetState(DpsSampler s, PetscInt nin, const PetscReal st
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode DpsSamplerGetDiagnosticsInfo(DpsSampler s, PetscInt *n, const char **name)
+{
+  PetscFunctionBegin;
+  PetscCall(DpsSamplerSetUp(s));
+  *n    = 0;
+  *name = NULL;
+  if (s->ops->diagnosticsinfo) PetscCall((*s->ops->diagnosticsinfo)(s, n, name));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsSamplerGetDiagnostics(DpsSampler s, PetscInt nin, PetscReal out[])
+{
+  PetscFunctionBegin;
+  if (s->ops->diagnostics && nin) PetscCall((*s->ops->diagnostics)(s, nin, out));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsSamplerView(DpsSampler s, PetscViewer viewer)
 {
   PetscBool iascii;

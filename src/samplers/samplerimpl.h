@@ -7,14 +7,18 @@
 struct _DpsSamplerOps {
   PetscErrorCode (*setfromoptions)(DpsSampler, PetscOptionItems *);
   PetscErrorCode (*setup)(DpsSampler);
-  /* per batch: set up the sampler's own chain state, given x_N */
-  PetscErrorCode (*begin)(DpsSampler, PetscInt, const PetscInt[], const PetscReal[], const PetscReal[]);
+  /* per batch: set up the sampler's own chain state, given x_N (which it may condition: cdps -cdps_smc) */
+  PetscErrorCode (*begin)(DpsSampler, PetscInt, const PetscInt[], const PetscReal[], PetscReal[]);
   /* one reverse step i -> i-1 for the batch, x updated in place */
   PetscErrorCode (*step)(DpsSampler, const DpsStep *, PetscInt, const PetscInt[], const PetscReal[], PetscReal[]);
   /* restart state beyond x: doubles per row, and copies out of and into the batch in flight */
   PetscErrorCode (*statesize)(DpsSampler, PetscInt *);
   PetscErrorCode (*getstate)(DpsSampler, PetscInt, PetscReal[]);
   PetscErrorCode (*setstate)(DpsSampler, PetscInt, const PetscReal[]);
+  /* per-input diagnostics of the batch in flight (cdps -cdps_smc): values per input and the output dataset's
+     name (info), then [nin x n] values (values) */
+  PetscErrorCode (*diagnosticsinfo)(DpsSampler, PetscInt *, const char **);
+  PetscErrorCode (*diagnostics)(DpsSampler, PetscInt, PetscReal[]);
   PetscErrorCode (*view)(DpsSampler, PetscViewer);
   PetscErrorCode (*destroy)(DpsSampler);
 };
