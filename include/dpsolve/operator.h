@@ -12,6 +12,8 @@ typedef const char            *DpsOperatorType;
 #define DPSOPERATORCHAIN   "chain"
 #define DPSOPERATORBLUR    "blur"
 #define DPSOPERATORSR      "sr"
+#define DPSOPERATORMATRIX  "matrix"
+#define DPSOPERATORMRI     "mri"
 
 PETSC_EXTERN PetscFunctionList DpsOperatorList;
 PETSC_EXTERN PetscErrorCode    DpsOperatorRegister(const char[], PetscErrorCode (*)(DpsOperator));
@@ -56,6 +58,11 @@ typedef enum {
 PETSC_EXTERN const char *const DpsSRKinds[];
 PETSC_EXTERN PetscErrorCode    DpsOperatorSRSetFactor(DpsOperator, PetscInt, DpsSRKind);
 PETSC_EXTERN PetscErrorCode    DpsSRBicubicMatrix(PetscInt, PetscInt, PetscReal[]); /* n, factor: the (n / f) x n row-major 1-D matrix */
+/* matrix: a sparse m x n system matrix in CSR form (indptr [m + 1], indices and data [indptr[m]]), copied */
+PETSC_EXTERN PetscErrorCode DpsOperatorMatrixSetCSR(DpsOperator, PetscInt, PetscInt, const PetscInt[], const PetscInt[], const PetscReal[]);
+/* mri: A = M F S; mask [H, W] 0/1 in centred k-space; maps [coils, H, W, 2] (re, im), coils 0 or NULL: S = 1 */
+PETSC_EXTERN PetscErrorCode DpsOperatorMRISetMask(DpsOperator, PetscInt, PetscInt, const PetscReal[]);
+PETSC_EXTERN PetscErrorCode DpsOperatorMRISetMaps(DpsOperator, PetscInt, PetscInt, PetscInt, const PetscReal[]);
 
 /* HDF5: the group /operator holds the attribute "type" and the type's datasets. */
 PETSC_EXTERN PetscErrorCode DpsOperatorLoad(DpsOperator, hid_t, const char[]);

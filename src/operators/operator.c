@@ -11,6 +11,8 @@ PETSC_EXTERN PetscErrorCode DpsOperatorCreate_CS(DpsOperator);
 PETSC_EXTERN PetscErrorCode DpsOperatorCreate_Chain(DpsOperator);
 PETSC_EXTERN PetscErrorCode DpsOperatorCreate_Blur(DpsOperator);
 PETSC_EXTERN PetscErrorCode DpsOperatorCreate_SR(DpsOperator);
+PETSC_EXTERN PetscErrorCode DpsOperatorCreate_Matrix(DpsOperator);
+PETSC_EXTERN PetscErrorCode DpsOperatorCreate_MRI(DpsOperator);
 
 PetscErrorCode DpsOperatorRegister(const char name[], PetscErrorCode (*create)(DpsOperator))
 {
@@ -27,6 +29,8 @@ PetscErrorCode DpsOperatorRegisterAll(void)
   PetscCall(DpsOperatorRegister(DPSOPERATORCHAIN, DpsOperatorCreate_Chain));
   PetscCall(DpsOperatorRegister(DPSOPERATORBLUR, DpsOperatorCreate_Blur));
   PetscCall(DpsOperatorRegister(DPSOPERATORSR, DpsOperatorCreate_SR));
+  PetscCall(DpsOperatorRegister(DPSOPERATORMATRIX, DpsOperatorCreate_Matrix));
+  PetscCall(DpsOperatorRegister(DPSOPERATORMRI, DpsOperatorCreate_MRI));
   PetscFunctionReturn(0);
 }
 

@@ -1,0 +1,110 @@
+#!/bin/bash
+# cli_medical_operators: the matrix and mri operators (methods.md section 8) written by the input tool's writers
+# (tools/make_operator_problem.py) over a Gaussian-mixture input pass dpsolve check (adjoint, and what each offers:
+# diag(A^T A) always; for mri with S = 1 the exact inverse, and with complex images the SVD) and sample (ddrm on
+# the SVD, cdps on the exact inverse); a matrix given by scipy.sparse gives y = A x0 as scipy computes it. Broken
+# CSR (decreasing indptr, a column out of range, NaN, wrong lengths, float indices, bad shape) and broken mri data
+# (mask not 0/1, maps of the wrong shape, a mask of the wrong size) are refused (exit 65) naming file and dataset.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+TOOLS=$(cd "$(dirname "$0")/../../tools" && pwd)
+QUICK=(-samples 2 -steps 10 -run_view 0 -progress 0)
+
+dps 1 sim16.log simulate -output g16.h5 -dx 16 -dy 4 -inputs 3 -seed 0
+dps 1 sim32.log simulate -output g32.h5 -dx 32 -dy 4 -inputs 3 -seed 0
+TOOLS="$TOOLS" "$PYTHON" - <<'PY'
+import os, shutil, sys
+import h5py, numpy as np, scipy.sparse
+sys.path.insert(0, os.environ["TOOLS"])
+import make_operator_problem as mop
+
+def make(src, name, shape, fill, y=None):
+    shutil.copy(src, name)
+    with h5py.File(name, "r+") as f:
+        del f["/operator"]
+        if "y" in f: del f["/y"]
+        if y is not None: f["y"] = y(f["x0"][...])
+        f.attrs["data_shape"] = np.array(shape, dtype=np.int64)
+        fill(f)
+
+rng = np.random.default_rng(5)
+A = scipy.sparse.random(6, 16, density=0.3, random_state=7, format="csr")
+# y = A x0 exactly as scipy computes it (sigma_y's noise is not added to a given /y)
+make("g16.h5", "matrix.h5", [16], lambda f: mop.write_matrix_operator(f, A), y=lambda x0: (A @ x0.T).T)
+np.save("ax0.npy", (A @ h5py.File("g16.h5", "r")["x0"][...].T).T)
+mask = mop.mask_random_lines(4, 4, 2, 0.25, rng)
+make("g16.h5", "mri_real.h5", [1, 4, 4], lambda f: mop.write_mri_operator(f, mask))
+make("g16.h5", "mri_coils.h5", [1, 4, 4], lambda f: mop.write_mri_operator(f, mask, mop.coil_maps(4, 4, 4)))
+make("g32.h5", "mri_complex.h5", [2, 4, 4], lambda f: mop.write_mri_operator(f, mask))
+
+def bad(name, src, shape, fill):
+    def f2(f):
+        fill(f)
+    make(src, name, shape, f2)
+
+def csr(**change):
+    def fill(f):
+        g = mop.write_matrix_operator(f, A)
+        for k, v in change.items():
+            if k == "shape": g.attrs["shape"] = np.array(v, dtype=np.int64)
+            else:
+                del g[k]; g[k] = v
+    return fill
+ip = A.indptr.copy(); ip[2], ip[3] = ip[3], ip[2]
+ix = A.indices.astype(np.int64).copy(); ix[4] = 16
+dt = A.data.copy(); dt[3] = np.nan
+bad("csr_indptr.h5", "g16.h5", [16], csr(indptr=ip))
+bad("csr_index.h5", "g16.h5", [16], csr(indices=ix))
+bad("csr_nan.h5", "g16.h5", [16], csr(data=dt))
+bad("csr_short.h5", "g16.h5", [16], csr(indices=A.indices[:-1]))
+bad("csr_float.h5", "g16.h5", [16], csr(indices=A.indices.astype(float)))
+bad("csr_shape.h5", "g16.h5", [16], csr(shape=[6, 16, 1]))
+m2 = mask.copy(); m2[0, 0] = 0.5
+bad("mri_mask.h5", "g16.h5", [1, 4, 4], lambda f: mop.write_mri_operator(f, m2))
+def wrongmaps(f):
+    g = mop.write_mri_operator(f, mask); g["maps"] = np.ones((2, 4, 4))
+bad("mri_maps.h5", "g16.h5", [1, 4, 4], wrongmaps)
+bad("mri_size.h5", "g16.h5", [1, 4, 4], lambda f: mop.write_mri_operator(f, np.ones((4, 5))))
+PY
+
+for t in matrix mri_real mri_coils mri_complex; do
+  dps 1 "check_$t.log" check -input "$t.h5"
+  expect_in "check_$t.log" "operator ${t%%_*}: loaded" "all checks passed"
+  if grep -q "diag(A^T A) *-" "check_$t.log"; then fail "$t: diag(A^T A) not offered"; fi
+done
+expect_in check_mri_real.log "inverse of a I + b A^T A"
+if grep -q "inverse of a I + b A^T A *[0-9]" check_mri_coils.log; then fail "multi-coil mri claims an exact inverse"; fi
+if grep -q "SVD: V V^T x = x *[0-9]" check_mri_real.log; then fail "mri on real images claims an SVD"; fi
+grep -q "SVD: V V^T x = x *[0-9]" check_mri_complex.log || { cat check_mri_complex.log >&2; fail "single-coil complex mri offers no SVD"; }
+
+# sampling end to end: ddrm on the SVD, cdps on the exact inverse, dps on the matrix
+dps 1 run_ddrm.log run -input mri_complex.h5 -output ddrm.h5 -sampler_type ddrm "${QUICK[@]}"
+dps 1 run_cdps.log run -input mri_real.h5 -output cdps.h5 -sampler_type cdps "${QUICK[@]}"
+dps 1 run_matrix.log run -input matrix.h5 -output matrix_out.h5 -sampler_type dps "${QUICK[@]}"
+"$PYTHON" - <<'PY'
+import h5py, numpy as np
+with h5py.File("matrix_out.h5", "r") as f:
+    assert np.array_equal(f["y"][...], np.load("ax0.npy")), "the run's /y is not the given y = A x0"
+for o in ("ddrm.h5", "cdps.h5"):
+    with h5py.File(o, "r") as f:
+        assert np.all(np.isfinite(f["samples"][...])), o
+PY
+
+refused() { # refused NAME STRING...: check exits 65 and names the file and each string
+  local name=$1 rc=0
+  shift
+  launch 1 check -input "$name.h5" >"$name.log" 2>&1 || rc=$?
+  [ "$rc" -eq 65 ] || { cat "$name.log" >&2; fail "check of $name.h5 exited $rc, expected 65"; }
+  expect_error "$name.log"
+  expect_in "$name.log" "$name.h5" "$@"
+}
+refused csr_indptr "/operator/indptr" "decreases at row"
+refused csr_index "/operator/indices" "holds 16 at entry 4"
+refused csr_nan "/operator/data" "nan"
+refused csr_short "/operator/indices" "expected"
+refused csr_float "/operator/indices" "must be integers"
+refused csr_shape "shape"
+refused mri_mask "/operator/mask" "must be 0 or 1"
+refused mri_maps "/operator/maps" "(coils, H, W, 2)"
+refused mri_size "/operator/mask" "4 x 5"
+echo "PASS: $TEST_NAME"
