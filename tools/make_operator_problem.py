@@ -7,11 +7,14 @@
     /usr/bin/python3 tools/make_operator_problem.py mri --mask variable-density --coils 4 --out in-mri4.h5
     # coil maps from BART's ecalib (maps.cfl / maps.hdr)
     /usr/bin/python3 tools/make_operator_problem.py mri --maps-cfl maps --out in-mri-bart.h5
+    # 30-view parallel-beam CT, and 60 views over a limited 120 degrees (y is simulated by dpsolve from /x0)
+    /usr/bin/python3 tools/make_operator_problem.py ct --views 30 --out in-ct30.h5
+    /usr/bin/python3 tools/make_operator_problem.py ct --views 60 --range 120 --out in-ct-limited.h5
     # a user's sparse system matrix (scipy.sparse.save_npz) with ground truth x0 [N, n] (numpy .npy)
     /usr/bin/python3 tools/make_operator_problem.py matrix --matrix A.npz --x0 x0.npy --sigma-y 0.01 --out in.h5
 
 The functions (masks, coil maps, the operator writers, the numpy reference of mri's A) are importable:
-write_matrix_operator, write_mri_operator, mri_forward, mask_random_lines, mask_equispaced_lines,
+write_matrix_operator, write_mri_operator, write_ct_operator, ct_angles, mri_forward, mask_random_lines, mask_equispaced_lines,
 mask_variable_density, coil_maps, read_cfl. Needs python3-numpy and python3-h5py (and python3-scipy for .npz).
 """
 
@@ -54,6 +57,28 @@ def write_mri_operator(f, mask, maps=None, group="operator"):
         maps = np.asarray(maps, dtype=np.complex128)
         g["maps"] = np.stack([maps.real, maps.imag], axis=-1)
     return g
+
+
+def write_ct_operator(f, angles, det_count, det_spacing=1.0, source_distance=None, detector_distance=None,
+                      group="operator"):
+    """Writes the `ct` operator (Joseph's projector, methods.md section 8): parallel beam, or fan beam (flat
+    detector) when source_distance is given; lengths in pixels, angles in radians (ASTRA's conventions)."""
+    g = f.require_group(group)
+    g.attrs["type"] = np.bytes_("ct")
+    g.attrs["geometry"] = np.bytes_("parallel" if source_distance is None else "fan")
+    g.attrs["det_count"] = np.int64(det_count)
+    g.attrs["det_spacing"] = np.float64(det_spacing)
+    if source_distance is not None:
+        g.attrs["source_distance"] = np.float64(source_distance)
+        g.attrs["detector_distance"] = np.float64(detector_distance)
+    g["angles"] = np.asarray(angles, dtype=np.float64)
+    return g
+
+
+def ct_angles(views, range_degrees):
+    """views angles equally spaced over [0, range) (radians): 180 degrees is a full parallel-beam set (360 for
+    fan beam); fewer views is sparse-view CT, a smaller range limited-angle CT."""
+    return np.arange(views) * np.deg2rad(range_degrees) / views
 
 
 def mri_forward(x, mask, maps=None):
@@ -165,7 +190,8 @@ def write_input(out, x0, y, sigma_y, data_shape, fill_operator, problem, data_ra
     with h5py.File(partial, "w") as f:
         if x0 is not None:
             f["x0"] = x0
-        f["y"] = y
+        if y is not None:  # else dpsolve simulates y = A x0 + sigma_y n from the run's seed
+            f["y"] = y
         fill_operator(f)
         f.attrs["sigma_y"] = np.float64(sigma_y)
         f.attrs["data_shape"] = np.array(data_shape, dtype=np.int64)
@@ -208,6 +234,33 @@ def main_mri(args):
           f"(acceleration {H * W / mask.sum():.2f}), {coils} coil(s), m = {y.shape[1]}")
 
 
+def main_ct(args):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fmnist  # noqa: E402
+    test = fmnist.load_images("t10k")
+    if not (0 <= args.first and args.images >= 1 and args.first + args.images <= len(test)):
+        raise SystemExit(f"--first {args.first} --images {args.images}: the test split has {len(test)} images")
+    x0 = test[args.first:args.first + args.images].astype(np.float64)
+    n, C, H, W = x0.shape
+    fan = args.source_distance is not None
+    rng_deg = args.range if args.range is not None else (360.0 if fan else 180.0)
+    diag = np.hypot(H, W)
+    mag = (args.source_distance + args.detector_distance) / args.source_distance if fan else 1.0
+    spacing = args.det_spacing if args.det_spacing else mag  # one pixel at the centre
+    count = args.det_count if args.det_count else int(np.ceil(diag * mag / spacing)) + 1
+    angles = ct_angles(args.views, rng_deg)
+
+    def fill(f):
+        write_ct_operator(f, angles, count, spacing, args.source_distance if fan else None,
+                          args.detector_distance if fan else None)
+    write_input(args.out, x0.reshape(n, -1), None, args.sigma_y, (C, H, W), fill,
+                f"Fashion-MNIST test images {args.first}..{args.first + n - 1}, ct {'fan' if fan else 'parallel'} beam, "
+                f"{args.views} views over {rng_deg:g} degrees, {count} bins of {spacing:g} px, sigma_y {args.sigma_y:g}",
+                data_range=[-1.0, 1.0], seed=args.seed)
+    print(f"wrote {args.out}: {n} images of {C}x{H}x{W}, {'fan' if fan else 'parallel'} beam, {args.views} views over "
+          f"{rng_deg:g} degrees, {count} bins; /y is simulated by dpsolve from /x0")
+
+
 def main_matrix(args):
     import scipy.sparse
     A = scipy.sparse.load_npz(args.matrix).tocsr()
@@ -246,6 +299,18 @@ def main(argv=None):
     m.add_argument("--first", type=int, default=0)
     m.add_argument("--sigma-y", type=float, default=0.05)
     m.add_argument("--seed", type=int, default=0)
+    c = sub.add_parser("ct", help="Fashion-MNIST test images under Joseph's CT projector")
+    c.add_argument("--out", required=True)
+    c.add_argument("--views", type=int, default=30, help="projection angles")
+    c.add_argument("--range", type=float, default=None, help="degrees they span (default 180; fan 360)")
+    c.add_argument("--det-count", type=int, default=None, help="detector bins (default: the image diagonal)")
+    c.add_argument("--det-spacing", type=float, default=None, help="bin width in pixels (default 1 at the centre)")
+    c.add_argument("--source-distance", type=float, default=None, help="fan beam: source to centre, pixels")
+    c.add_argument("--detector-distance", type=float, default=None, help="fan beam: centre to detector, pixels")
+    c.add_argument("--images", type=int, default=8)
+    c.add_argument("--first", type=int, default=0)
+    c.add_argument("--sigma-y", type=float, default=0.05)
+    c.add_argument("--seed", type=int, default=0)
     s = sub.add_parser("matrix", help="a sparse system matrix from scipy.sparse.save_npz")
     s.add_argument("--out", required=True)
     s.add_argument("--matrix", required=True, help="scipy.sparse .npz (save_npz)")
@@ -263,6 +328,10 @@ def main(argv=None):
         if args.accel < 1:
             raise SystemExit(f"--accel {args.accel} must be at least 1")
         main_mri(args)
+    elif args.operator == "ct":
+        if (args.source_distance is None) != (args.detector_distance is None):
+            raise SystemExit("fan beam needs both --source-distance and --detector-distance")
+        main_ct(args)
     else:
         main_matrix(args)
 

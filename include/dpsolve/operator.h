@@ -14,6 +14,7 @@ typedef const char            *DpsOperatorType;
 #define DPSOPERATORSR      "sr"
 #define DPSOPERATORMATRIX  "matrix"
 #define DPSOPERATORMRI     "mri"
+#define DPSOPERATORCT      "ct"
 
 PETSC_EXTERN PetscFunctionList DpsOperatorList;
 PETSC_EXTERN PetscErrorCode    DpsOperatorRegister(const char[], PetscErrorCode (*)(DpsOperator));
@@ -63,6 +64,14 @@ PETSC_EXTERN PetscErrorCode DpsOperatorMatrixSetCSR(DpsOperator, PetscInt, Petsc
 /* mri: A = M F S; mask [H, W] 0/1 in centred k-space; maps [coils, H, W, 2] (re, im), coils 0 or NULL: S = 1 */
 PETSC_EXTERN PetscErrorCode DpsOperatorMRISetMask(DpsOperator, PetscInt, PetscInt, const PetscReal[]);
 PETSC_EXTERN PetscErrorCode DpsOperatorMRISetMaps(DpsOperator, PetscInt, PetscInt, PetscInt, const PetscReal[]);
+/* ct: Joseph's projector; geometry, angles [na] (radians), bins D, bin spacing, and for fan the source-centre and
+   centre-detector distances (pixel units) */
+typedef enum {
+  DPS_CT_PARALLEL,
+  DPS_CT_FAN
+} DpsCTGeometry;
+PETSC_EXTERN const char *const DpsCTGeometries[];
+PETSC_EXTERN PetscErrorCode    DpsOperatorCTSetGeometry(DpsOperator, DpsCTGeometry, PetscInt, const PetscReal[], PetscInt, PetscReal, PetscReal, PetscReal);
 
 /* HDF5: the group /operator holds the attribute "type" and the type's datasets. */
 PETSC_EXTERN PetscErrorCode DpsOperatorLoad(DpsOperator, hid_t, const char[]);

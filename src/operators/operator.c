@@ -13,6 +13,7 @@ PETSC_EXTERN PetscErrorCode DpsOperatorCreate_Blur(DpsOperator);
 PETSC_EXTERN PetscErrorCode DpsOperatorCreate_SR(DpsOperator);
 PETSC_EXTERN PetscErrorCode DpsOperatorCreate_Matrix(DpsOperator);
 PETSC_EXTERN PetscErrorCode DpsOperatorCreate_MRI(DpsOperator);
+PETSC_EXTERN PetscErrorCode DpsOperatorCreate_CT(DpsOperator);
 
 PetscErrorCode DpsOperatorRegister(const char name[], PetscErrorCode (*create)(DpsOperator))
 {
@@ -31,6 +32,7 @@ PetscErrorCode DpsOperatorRegisterAll(void)
   PetscCall(DpsOperatorRegister(DPSOPERATORSR, DpsOperatorCreate_SR));
   PetscCall(DpsOperatorRegister(DPSOPERATORMATRIX, DpsOperatorCreate_Matrix));
   PetscCall(DpsOperatorRegister(DPSOPERATORMRI, DpsOperatorCreate_MRI));
+  PetscCall(DpsOperatorRegister(DPSOPERATORCT, DpsOperatorCreate_CT));
   PetscFunctionReturn(0);
 }
 

@@ -1,10 +1,11 @@
 #!/bin/bash
-# cli_medical_operators: the matrix and mri operators (methods.md section 8) written by the input tool's writers
+# cli_medical_operators: the matrix, mri and ct operators (methods.md section 8) written by the input tool's writers
 # (tools/make_operator_problem.py) over a Gaussian-mixture input pass dpsolve check (adjoint, and what each offers:
 # diag(A^T A) always; for mri with S = 1 the exact inverse, and with complex images the SVD) and sample (ddrm on
-# the SVD, cdps on the exact inverse); a matrix given by scipy.sparse gives y = A x0 as scipy computes it. Broken
+# the SVD, cdps on the exact inverse, dps on fan-beam ct); a matrix given by scipy.sparse gives y = A x0 as scipy computes it. Broken
 # CSR (decreasing indptr, a column out of range, NaN, wrong lengths, float indices, bad shape) and broken mri data
-# (mask not 0/1, maps of the wrong shape, a mask of the wrong size) are refused (exit 65) naming file and dataset.
+# (mask not 0/1, maps of the wrong shape, a mask of the wrong size) and ct geometry (unknown geometry, no bins, a
+# NaN angle, a fan source inside the image) are refused (exit 65) naming file and dataset.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 TOOLS=$(cd "$(dirname "$0")/../../tools" && pwd)
@@ -36,6 +37,8 @@ mask = mop.mask_random_lines(4, 4, 2, 0.25, rng)
 make("g16.h5", "mri_real.h5", [1, 4, 4], lambda f: mop.write_mri_operator(f, mask))
 make("g16.h5", "mri_coils.h5", [1, 4, 4], lambda f: mop.write_mri_operator(f, mask, mop.coil_maps(4, 4, 4)))
 make("g32.h5", "mri_complex.h5", [2, 4, 4], lambda f: mop.write_mri_operator(f, mask))
+make("g16.h5", "ct_parallel.h5", [1, 4, 4], lambda f: mop.write_ct_operator(f, mop.ct_angles(5, 180), 7))
+make("g16.h5", "ct_fan.h5", [1, 4, 4], lambda f: mop.write_ct_operator(f, mop.ct_angles(6, 360), 9, 1.2, 8.0, 4.0))
 
 def bad(name, src, shape, fill):
     def f2(f):
@@ -65,9 +68,20 @@ def wrongmaps(f):
     g = mop.write_mri_operator(f, mask); g["maps"] = np.ones((2, 4, 4))
 bad("mri_maps.h5", "g16.h5", [1, 4, 4], wrongmaps)
 bad("mri_size.h5", "g16.h5", [1, 4, 4], lambda f: mop.write_mri_operator(f, np.ones((4, 5))))
+def ctbad(name, change, **kw):
+    def fill(f):
+        g = mop.write_ct_operator(f, mop.ct_angles(5, 180), 7, **kw)
+        change(g)
+    bad(name, "g16.h5", [1, 4, 4], fill)
+ctbad("ct_geometry.h5", lambda g: g.attrs.__setitem__("geometry", np.bytes_("cone")))
+ctbad("ct_count.h5", lambda g: g.attrs.__setitem__("det_count", np.int64(0)))
+def nanangle(g):
+    a = g["angles"][...]; a[2] = np.nan; del g["angles"]; g["angles"] = a
+ctbad("ct_angles.h5", nanangle)
+ctbad("ct_source.h5", lambda g: None, source_distance=2.0, detector_distance=4.0)
 PY
 
-for t in matrix mri_real mri_coils mri_complex; do
+for t in matrix mri_real mri_coils mri_complex ct_parallel ct_fan; do
   dps 1 "check_$t.log" check -input "$t.h5"
   expect_in "check_$t.log" "operator ${t%%_*}: loaded" "all checks passed"
   if grep -q "diag(A^T A) *-" "check_$t.log"; then fail "$t: diag(A^T A) not offered"; fi
@@ -80,12 +94,13 @@ grep -q "SVD: V V^T x = x *[0-9]" check_mri_complex.log || { cat check_mri_compl
 # sampling end to end: ddrm on the SVD, cdps on the exact inverse, dps on the matrix
 dps 1 run_ddrm.log run -input mri_complex.h5 -output ddrm.h5 -sampler_type ddrm "${QUICK[@]}"
 dps 1 run_cdps.log run -input mri_real.h5 -output cdps.h5 -sampler_type cdps "${QUICK[@]}"
+dps 1 run_ct.log run -input ct_fan.h5 -output ct_out.h5 -sampler_type dps "${QUICK[@]}"
 dps 1 run_matrix.log run -input matrix.h5 -output matrix_out.h5 -sampler_type dps "${QUICK[@]}"
 "$PYTHON" - <<'PY'
 import h5py, numpy as np
 with h5py.File("matrix_out.h5", "r") as f:
     assert np.array_equal(f["y"][...], np.load("ax0.npy")), "the run's /y is not the given y = A x0"
-for o in ("ddrm.h5", "cdps.h5"):
+for o in ("ddrm.h5", "cdps.h5", "ct_out.h5"):
     with h5py.File(o, "r") as f:
         assert np.all(np.isfinite(f["samples"][...])), o
 PY
@@ -107,4 +122,8 @@ refused csr_shape "shape"
 refused mri_mask "/operator/mask" "must be 0 or 1"
 refused mri_maps "/operator/maps" "(coils, H, W, 2)"
 refused mri_size "/operator/mask" "4 x 5"
+refused ct_geometry "geometry" "cone"
+refused ct_count "det_count"
+refused ct_angles "/operator/angles" "nan"
+refused ct_source "source_distance" "outside"
 echo "PASS: $TEST_NAME"

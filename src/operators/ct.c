@@ -1,0 +1,273 @@
+/* 2-D computed tomography (methods.md section 8): parallel-beam and fan-beam (flat detector) projectors of
+   Joseph's method, with the adjoint the exact transpose of the same discretisation (one loop computes the weights
+   for both: A gathers, A^T scatters).
+   Geometry, in pixel units (ASTRA's conventions): pixel (r, c) of an H x W image is the unit square centred at
+   x = c - W / 2 + 1/2, y = H / 2 - r - 1/2 (columns to the right, rows downwards). Detector bin k of D sits at
+   t_k = (k - (D - 1) / 2) s along u = (cos theta, sin theta). Parallel: the ray of bin k is the line through t_k u
+   with direction (sin theta, -cos theta). Fan (flat detector): the source is at S (sin theta, -cos theta), the
+   detector's centre at -E (sin theta, -cos theta), bin k at that centre + t_k u; the ray runs from the source to
+   the bin's centre. Joseph: along a ray of unit direction d, if |d_y| >= |d_x| each image row r is crossed once,
+   at a point whose column coordinate c* = x + W / 2 - 1/2 is interpolated linearly between the pixels
+   floor(c*) and floor(c*) + 1 (0 outside the image), with weight 1 / |d_y| (the path length per row); otherwise
+   the same with columns and rows exchanged. One ray per bin, through its centre. y is [angle][bin] row-major per
+   channel (C channels of (C, H, W) data are projected alike). diag(A^T A) is offered: a ray meets each pixel at
+   most once, so it is the sum of the squared weights. */
+#include <dpsolve/dpsolve.h>
+#include "operators/operatorimpl.h"
+#include "io/h5.h"
+
+const char *const DpsCTGeometries[] = {"parallel", "fan", "DpsCTGeometry", "DPS_CT_", NULL};
+
+typedef struct {
+  DpsCTGeometry geometry;
+  PetscInt      na, D;       /* angles, detector bins */
+  PetscReal    *angles;      /* [na] radians */
+  PetscReal     ds, S, E;    /* bin spacing; fan: source-origin and origin-detector distances */
+  PetscReal    *ray;         /* [na D 4]: a point of the ray (x, y) and its unit direction (dx, dy) */
+} Operator_CT;
+
+/* the point and unit direction of every ray, once the operator has its geometry and data shape */
+static PetscErrorCode DpsOperatorCTConfigure(DpsOperator op)
+{
+  Operator_CT *ct = (Operator_CT *)op->data;
+
+  PetscFunctionBegin;
+  PetscCall(PetscFree(ct->ray));
+  op->m = op->n = 0;
+  op->outshape[0] = op->outshape[1] = op->outshape[2] = 0;
+  if (!op->shape[0] || !ct->angles) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc1(4 * ct->na * ct->D, &ct->ray));
+  for (PetscInt a = 0; a < ct->na; a++) {
+    const PetscReal c = PetscCosReal(ct->angles[a]), s = PetscSinReal(ct->angles[a]);
+    for (PetscInt k = 0; k < ct->D; k++) {
+      PetscReal *r = ct->ray + 4 * (a * ct->D + k), t = (k - 0.5 * (ct->D - 1)) * ct->ds;
+      if (ct->geometry == DPS_CT_PARALLEL) {
+        r[0] = t * c;
+        r[1] = t * s;
+        r[2] = s;
+        r[3] = -c;
+      } else {
+        PetscReal sx = ct->S * s, sy = -ct->S * c, bx = -ct->E * s + t * c, by = ct->E * c + t * s, len = PetscSqrtReal(PetscSqr(bx - sx) + PetscSqr(by - sy));
+        r[0] = sx;
+        r[1] = sy;
+        r[2] = (bx - sx) / len;
+        r[3] = (by - sy) / len;
+      }
+    }
+  }
+  op->n           = op->shape[0] * op->shape[1] * op->shape[2];
+  op->m           = op->shape[0] * ct->na * ct->D;
+  op->outshape[0] = op->shape[0];
+  op->outshape[1] = ct->na;
+  op->outshape[2] = ct->D;
+  PetscFunctionReturn(0);
+}
+
+typedef enum {
+  CT_FORWARD,  /* y[ray] = sum w x[pixel] */
+  CT_ADJOINT,  /* x[pixel] += w y[ray] */
+  CT_SQUARES   /* x[pixel] += w^2 */
+} CTPass;
+
+/* one channel: every ray's Joseph weights, used as the pass says; the same weights in every pass */
+static void Project(const Operator_CT *ct, PetscInt H, PetscInt W, CTPass pass, PetscReal x[], PetscReal y[])
+{
+  for (PetscInt i = 0; i < ct->na * ct->D; i++) {
+    const PetscReal *r   = ct->ray + 4 * i;
+    const PetscBool  row = PetscAbsReal(r[3]) >= PetscAbsReal(r[2]) ? PETSC_TRUE : PETSC_FALSE;
+    const PetscInt   L = row ? H : W, n = row ? W : H;
+    const PetscReal  w = 1.0 / PetscAbsReal(row ? r[3] : r[2]), slope = row ? r[2] / r[3] : r[3] / r[2];
+    PetscReal        acc = 0.0;
+    for (PetscInt l = 0; l < L; l++) {
+      PetscReal cs, f;
+      PetscInt  c0, p0, step;
+      if (row) { /* row l at y = H/2 - l - 1/2: the column coordinate where the ray crosses it */
+        PetscReal yl = 0.5 * H - l - 0.5;
+        cs           = r[0] + (yl - r[1]) * slope + 0.5 * W - 0.5;
+      } else { /* column l at x = l - W/2 + 1/2: the row coordinate (rows run downwards) */
+        PetscReal xl = l - 0.5 * W + 0.5;
+        cs           = 0.5 * H - 0.5 - (r[1] + (xl - r[0]) * slope);
+      }
+      if (!(cs > -1.0 && cs < n)) continue;
+      c0   = (PetscInt)PetscFloorReal(cs);
+      f    = cs - c0;
+      p0   = row ? l * W + c0 : c0 * W + l; /* the pixel at c0 */
+      step = row ? 1 : W;                   /* and the next one along the interpolation */
+      if (c0 >= 0) {
+        if (pass == CT_FORWARD) acc += w * (1.0 - f) * x[p0];
+        else if (pass == CT_ADJOINT) x[p0] += w * (1.0 - f) * y[i];
+        else x[p0] += PetscSqr(w * (1.0 - f));
+      }
+      if (c0 + 1 < n) {
+        if (pass == CT_FORWARD) acc += w * f * x[p0 + step];
+        else if (pass == CT_ADJOINT) x[p0 + step] += w * f * y[i];
+        else x[p0 + step] += PetscSqr(w * f);
+      }
+    }
+    if (pass == CT_FORWARD) y[i] = acc;
+  }
+}
+
+static PetscErrorCode DpsOperatorApply_CT(DpsOperator op, const PetscReal x[], PetscReal y[])
+{
+  Operator_CT   *ct = (Operator_CT *)op->data;
+  const PetscInt H = op->shape[1], W = op->shape[2];
+
+  PetscFunctionBegin;
+  for (PetscInt c = 0; c < op->shape[0]; c++) Project(ct, H, W, CT_FORWARD, (PetscReal *)(x + c * H * W), y + c * ct->na * ct->D);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorApplyTranspose_CT(DpsOperator op, const PetscReal y[], PetscReal x[])
+{
+  Operator_CT   *ct = (Operator_CT *)op->data;
+  const PetscInt H = op->shape[1], W = op->shape[2];
+
+  PetscFunctionBegin;
+  for (PetscInt e = 0; e < op->n; e++) x[e] = 0.0;
+  for (PetscInt c = 0; c < op->shape[0]; c++) Project(ct, H, W, CT_ADJOINT, x + c * H * W, (PetscReal *)(y + c * ct->na * ct->D));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorNormalDiagonal_CT(DpsOperator op, PetscReal d[])
+{
+  Operator_CT   *ct = (Operator_CT *)op->data;
+  const PetscInt HW = op->shape[1] * op->shape[2];
+
+  PetscFunctionBegin;
+  for (PetscInt e = 0; e < HW; e++) d[e] = 0.0;
+  Project(ct, op->shape[1], op->shape[2], CT_SQUARES, d, NULL);
+  for (PetscInt c = 1; c < op->shape[0]; c++) PetscCall(PetscArraycpy(d + c * HW, d, HW));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorCTSetGeometry(DpsOperator op, DpsCTGeometry geometry, PetscInt na, const PetscReal angles[], PetscInt D, PetscReal spacing, PetscReal source, PetscReal detector)
+{
+  Operator_CT *ct = (Operator_CT *)op->data;
+  PetscBool    is;
+
+  PetscFunctionBegin;
+  PetscCall(PetscObjectTypeCompare((PetscObject)op, DPSOPERATORCT, &is));
+  PetscCheck(is, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "DpsOperatorCTSetGeometry() needs a ct operator");
+  PetscCheck(!op->setupcalled, PETSC_COMM_SELF, PETSC_ERR_ORDER, "DpsOperatorCTSetGeometry() after DpsOperatorSetUp()");
+  PetscCheck(geometry == DPS_CT_PARALLEL || geometry == DPS_CT_FAN, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "unknown ct geometry %d", (int)geometry);
+  PetscCheck(na >= 1 && D >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "a ct geometry needs at least one angle and one detector bin (got %" PetscInt_FMT " and %" PetscInt_FMT ")", na, D);
+  PetscCheck(spacing > 0 && PetscIsNormalReal(spacing), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "the ct detector spacing %g must be positive and finite", (double)spacing);
+  for (PetscInt a = 0; a < na; a++) PetscCheck(!PetscIsInfOrNanReal(angles[a]), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "ct angle %" PetscInt_FMT " is %g: must be finite", a, (double)angles[a]);
+  if (geometry == DPS_CT_FAN) PetscCheck(source > 0 && detector >= 0 && PetscIsNormalReal(source) && !PetscIsInfOrNanReal(detector), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "a fan-beam geometry needs a source distance > 0 and a detector distance >= 0 (got %g and %g)", (double)source, (double)detector);
+  PetscCall(PetscFree(ct->angles));
+  PetscCall(PetscMalloc1(na, &ct->angles));
+  PetscCall(PetscArraycpy(ct->angles, angles, na));
+  ct->geometry = geometry;
+  ct->na       = na;
+  ct->D        = D;
+  ct->ds       = spacing;
+  ct->S        = source;
+  ct->E        = detector;
+  PetscCall(DpsOperatorCTConfigure(op));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorSetDataShape_CT(DpsOperator op)
+{
+  PetscFunctionBegin;
+  PetscCall(DpsOperatorCTConfigure(op));
+  PetscFunctionReturn(0);
+}
+
+/* /operator: attribute geometry (parallel or fan), det_count, det_spacing, and for fan source_distance and
+   detector_distance; dataset angles [na] (radians) */
+static PetscErrorCode DpsOperatorLoad_CT(DpsOperator op, hid_t file, const char fname[])
+{
+  char       path[PETSC_MAX_PATH_LEN], geom[32];
+  hsize_t    ad[1];
+  PetscInt   D, nv;
+  PetscReal *angles, ds, S = 0, E = 0;
+  PetscBool  fan, par;
+
+  PetscFunctionBegin;
+  PetscCheck(op->shape[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: the ct operator of %s needs the data shape (C, H, W) of the images: the input's attribute data_shape", fname, op->group);
+  PetscCall(DpsH5ReadStringAttribute(file, fname, op->group, "geometry", geom, sizeof(geom)));
+  PetscCall(PetscStrcmp(geom, "parallel", &par));
+  PetscCall(PetscStrcmp(geom, "fan", &fan));
+  PetscCheck(par || fan, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute geometry of %s is '%s': must be parallel or fan", fname, op->group, geom);
+  PetscCall(DpsH5ReadIntArrayAttribute(file, fname, op->group, "det_count", 1, &nv, &D));
+  PetscCheck(D >= 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute det_count of %s is %" PetscInt_FMT ": at least 1 detector bin", fname, op->group, D);
+  PetscCall(DpsH5ReadRealAttribute(file, fname, op->group, "det_spacing", &ds));
+  PetscCheck(ds > 0 && PetscIsNormalReal(ds), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute det_spacing of %s is %g: must be positive (in pixels)", fname, op->group, (double)ds);
+  if (fan) {
+    PetscCall(DpsH5ReadRealAttribute(file, fname, op->group, "source_distance", &S));
+    PetscCall(DpsH5ReadRealAttribute(file, fname, op->group, "detector_distance", &E));
+    PetscCheck(S > 0 && E >= 0 && PetscIsNormalReal(S) && !PetscIsInfOrNanReal(E), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attributes source_distance %g and detector_distance %g of %s: the source must be at a distance > 0 from the centre, the detector at >= 0", fname, (double)S, (double)E, op->group);
+    /* the source outside the image: else rays start inside it and Joseph's sweep would count pixels behind it */
+    PetscCheck(S > 0.5 * PetscSqrtReal((PetscReal)(op->shape[1] * op->shape[1] + op->shape[2] * op->shape[2])), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute source_distance of %s is %g: the source must lie outside the %" PetscInt_FMT " x %" PetscInt_FMT " image (more than half its diagonal from the centre)", fname, op->group, (double)S, op->shape[1], op->shape[2]);
+  }
+  PetscCall(DpsOperatorDatasetName(op, "angles", path, sizeof(path)));
+  PetscCall(DpsH5GetDims(file, fname, path, 1, "(angles)", ad));
+  PetscCheck(ad[0] >= 1 && ad[0] <= 1000000, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s has %llu angles: between 1 and 10^6", fname, path, (unsigned long long)ad[0]);
+  PetscCall(PetscMalloc1(ad[0], &angles));
+  PetscCall(DpsH5ReadAll(file, fname, path, angles));
+  PetscCall(DpsH5CheckFinite(fname, path, 0, 1, (PetscInt)ad[0], angles));
+  PetscCall(DpsOperatorCTSetGeometry(op, fan ? DPS_CT_FAN : DPS_CT_PARALLEL, (PetscInt)ad[0], angles, D, ds, S, E));
+  PetscCall(PetscFree(angles));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorSave_CT(DpsOperator op, hid_t file)
+{
+  Operator_CT *ct = (Operator_CT *)op->data;
+  hsize_t      na = (hsize_t)ct->na;
+  char         path[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBegin;
+  PetscCall(DpsH5WriteStringAttribute(file, op->group, "geometry", DpsCTGeometries[ct->geometry]));
+  PetscCall(DpsH5WriteIntAttribute(file, op->group, "det_count", ct->D));
+  PetscCall(DpsH5WriteRealAttribute(file, op->group, "det_spacing", ct->ds));
+  if (ct->geometry == DPS_CT_FAN) {
+    PetscCall(DpsH5WriteRealAttribute(file, op->group, "source_distance", ct->S));
+    PetscCall(DpsH5WriteRealAttribute(file, op->group, "detector_distance", ct->E));
+  }
+  PetscCall(DpsOperatorDatasetName(op, "angles", path, sizeof(path)));
+  PetscCall(DpsH5WriteAll(file, path, 1, &na, ct->angles));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorView_CT(DpsOperator op, PetscViewer viewer)
+{
+  Operator_CT *ct = (Operator_CT *)op->data;
+
+  PetscFunctionBegin;
+  PetscCall(PetscViewerASCIIPrintf(viewer, "%s beam, Joseph's projector: %" PetscInt_FMT " angles, %" PetscInt_FMT " bins of %g pixels", DpsCTGeometries[ct->geometry], ct->na, ct->D, (double)ct->ds));
+  if (ct->geometry == DPS_CT_FAN) PetscCall(PetscViewerASCIIPrintf(viewer, ", source %g and detector %g pixels from the centre", (double)ct->S, (double)ct->E));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorDestroy_CT(DpsOperator op)
+{
+  Operator_CT *ct = (Operator_CT *)op->data;
+
+  PetscFunctionBegin;
+  PetscCall(PetscFree(ct->angles));
+  PetscCall(PetscFree(ct->ray));
+  PetscCall(PetscFree(op->data));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorCreate_CT(DpsOperator op)
+{
+  Operator_CT *ct;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&ct));
+  op->data                = ct;
+  op->ops->apply          = DpsOperatorApply_CT;
+  op->ops->applytranspose = DpsOperatorApplyTranspose_CT;
+  op->ops->normaldiagonal = DpsOperatorNormalDiagonal_CT;
+  op->ops->setdatashape   = DpsOperatorSetDataShape_CT;
+  op->ops->load           = DpsOperatorLoad_CT;
+  op->ops->save           = DpsOperatorSave_CT;
+  op->ops->view           = DpsOperatorView_CT;
+  op->ops->destroy        = DpsOperatorDestroy_CT;
+  PetscFunctionReturn(0);
+}
