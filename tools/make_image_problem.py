@@ -8,6 +8,8 @@ The images are the first --images of the held-out test split (tools/fmnist.py: 3
 model never saw them). --mask random: each pixel missing with probability --missing (one mask for all images,
 drawn from --seed); --mask box: the --box (row0, col0, height, width) missing. y = mask * (x0 + sigma_y n), n
 standard normal from --seed, written as /y; /x0 holds the truth; data_shape is (1, 32, 32).
+The file is written by the dpstools package's writer (tools/dpstools; `python3 -m dpstools.make` makes every
+other task); y is drawn here, with numpy, as this tool always has, so that earlier inputs are reproduced bit for bit.
 Needs python3-numpy and python3-h5py.
 """
 
@@ -15,11 +17,10 @@ import argparse
 import os
 import sys
 
-import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import fmnist  # noqa: E402
+from dpstools import sources, writer  # noqa: E402
 
 
 def make_mask(kind, shape, missing, box, rng):
@@ -57,7 +58,7 @@ def main(argv=None):
     except (ValueError, AssertionError):
         raise SystemExit(f"--box {args.box!r} must be four integers row0,col0,height,width")
 
-    test = fmnist.load_images("t10k")
+    test = sources.load_fmnist("t10k")
     if not (0 <= args.first and args.images >= 1 and args.first + args.images <= len(test)):
         raise SystemExit(f"--first {args.first} --images {args.images}: the test split has {len(test)} images")
     x0 = test[args.first:args.first + args.images].astype(np.float64)
@@ -67,23 +68,13 @@ def main(argv=None):
     mask = make_mask(args.mask, (h, w), args.missing, box, rng)
     y = mask * (x0 + args.sigma_y * rng.standard_normal(x0.shape))
 
-    partial = args.out + ".partial"
-    with h5py.File(partial, "w") as f:
-        f["x0"] = x0
-        f["y"] = y
-        g = f.create_group("operator")
-        g.attrs["type"] = np.bytes_("inpaint")  # fixed-length ASCII, as the C library reads it
-        g["mask"] = mask
-        f.attrs["sigma_y"] = np.float64(args.sigma_y)
-        f.attrs["data_shape"] = np.array([c, h, w], dtype=np.int64)
-        f.attrs["data_range"] = np.array([-1.0, 1.0])  # x0hat is clipped to it (docs/samplers.md)
-        f.attrs["seed"] = np.int64(args.seed)
-        f.attrs["first_image"] = np.int64(args.first)  # input i is test image first_image + i
-        what = (f"random, {args.missing:g} of the pixels missing" if args.mask == "random"
-                else f"box rows {box[0]}..{box[0] + box[2] - 1}, columns {box[1]}..{box[1] + box[3] - 1} missing")
-        f.attrs["problem"] = np.bytes_(f"Fashion-MNIST test images {args.first}..{args.first + n - 1}, "
-                                       f"inpainting ({what}), sigma_y {args.sigma_y:g}")
-    os.replace(partial, args.out)
+    what = (f"random, {args.missing:g} of the pixels missing" if args.mask == "random"
+            else f"box rows {box[0]}..{box[0] + box[2] - 1}, columns {box[1]}..{box[1] + box[3] - 1} missing")
+    writer.write_input(args.out, x0=x0, y=y, sigma_y=args.sigma_y, data_shape=(c, h, w),
+                       operator=lambda g: writer.inpaint_mask(g, mask), data_range=(-1.0, 1.0), seed=args.seed,
+                       first_image=args.first,
+                       problem=f"Fashion-MNIST test images {args.first}..{args.first + n - 1}, "
+                               f"inpainting ({what}), sigma_y {args.sigma_y:g}")
     print(f"wrote {args.out}: {n} images of 1x{h}x{w}, {int(mask.sum())} of {h * w} pixels observed, "
           f"sigma_y {args.sigma_y:g}")
 

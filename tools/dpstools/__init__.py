@@ -1,0 +1,10 @@
+"""dpstools: the inputs of dpsolve (docs/formats.md) from images and arrays, for every operator of methods.md
+section 8. Run with tools/ on the Python path:
+
+    PYTHONPATH=tools /usr/bin/python3 -m dpstools.make blur --kernel motion --source fmnist --images 8 --out in.h5
+
+Modules: writer (the one writer of the input format, a function per operator), sources (Fashion-MNIST, a folder
+of PNG/JPEG images, an .npy array), kernels (the protocol's Gaussian and motion-blur kernels, the box geometry),
+cop (the C operator through dpsolve: y simulated exactly as `dpsolve run -seed K` does, and A x), make (the
+command line). Needs Debian's python3-numpy and python3-h5py; python3-pil for image folders.
+"""
