@@ -77,17 +77,20 @@ static void Project(const Operator_CT *ct, PetscInt H, PetscInt W, CTPass pass, 
     const PetscBool  row = PetscAbsReal(r[3]) >= PetscAbsReal(r[2]) ? PETSC_TRUE : PETSC_FALSE;
     const PetscInt   L = row ? H : W, n = row ? W : H;
     const PetscReal  w = 1.0 / PetscAbsReal(row ? r[3] : r[2]), slope = row ? r[2] / r[3] : r[3] / r[2];
-    PetscReal        acc = 0.0;
-    for (PetscInt l = 0; l < L; l++) {
-      PetscReal cs, f;
-      PetscInt  c0, p0, step;
-      if (row) { /* row l at y = H/2 - l - 1/2: the column coordinate where the ray crosses it */
-        PetscReal yl = 0.5 * H - l - 0.5;
-        cs           = r[0] + (yl - r[1]) * slope + 0.5 * W - 0.5;
-      } else { /* column l at x = l - W/2 + 1/2: the row coordinate (rows run downwards) */
-        PetscReal xl = l - 0.5 * W + 0.5;
-        cs           = 0.5 * H - 0.5 - (r[1] + (xl - r[0]) * slope);
-      }
+    /* where the ray crosses row l (at y = H/2 - l - 1/2) it is at column coordinate cs = base - slope l; where it
+       crosses column l (x = l - W/2 + 1/2), at row coordinate base - slope l (rows run downwards) */
+    const PetscReal base = row ? r[0] + (0.5 * H - 0.5 - r[1]) * slope + 0.5 * W - 0.5 : 0.5 * H - 0.5 - r[1] - (0.5 - 0.5 * W - r[0]) * slope;
+    PetscReal       acc  = 0.0;
+    PetscInt        lo = 0, hi = L - 1;
+    if (slope != 0.0) { /* only the l with -1 < cs < n touch the image (|slope| <= 1, so a few more are checked) */
+      PetscReal a = (base - n) / slope, b = (base + 1.0) / slope; /* huge for a nearly axis-parallel ray: clamp first */
+      lo = (PetscInt)PetscMax(0.0, PetscMin((PetscReal)L, PetscFloorReal(PetscMin(a, b)) - 1.0));
+      hi = (PetscInt)PetscMin((PetscReal)(L - 1), PetscMax(-1.0, PetscCeilReal(PetscMax(a, b)) + 1.0));
+    }
+    for (PetscInt l = lo; l <= hi; l++) {
+      const PetscReal cs = base - slope * l;
+      PetscReal       f;
+      PetscInt        c0, p0, step;
       if (!(cs > -1.0 && cs < n)) continue;
       c0   = (PetscInt)PetscFloorReal(cs);
       f    = cs - c0;
