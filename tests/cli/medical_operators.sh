@@ -95,7 +95,8 @@ grep -q "SVD: V V^T x = x *[0-9]" check_mri_complex.log || { cat check_mri_compl
 dps 1 run_ddrm.log run -input mri_complex.h5 -output ddrm.h5 -sampler_type ddrm "${QUICK[@]}"
 dps 1 run_cdps.log run -input mri_real.h5 -output cdps.h5 -sampler_type cdps "${QUICK[@]}"
 dps 1 run_ct.log run -input ct_fan.h5 -output ct_out.h5 -sampler_type dps "${QUICK[@]}"
-dps 1 run_matrix.log run -input matrix.h5 -output matrix_out.h5 -sampler_type dps "${QUICK[@]}"
+# on 2 ranks: every rank loads the operator (the CSR indices are read collectively)
+dps 2 run_matrix.log run -input matrix.h5 -output matrix_out.h5 -sampler_type dps "${QUICK[@]}"
 "$PYTHON" - <<'PY'
 import h5py, numpy as np
 with h5py.File("matrix_out.h5", "r") as f:
