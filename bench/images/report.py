@@ -22,9 +22,9 @@ import score  # noqa: E402
 
 # the order of the table: the samplers of run.sh, then the baselines, then anything else
 ORDER = ["cdps", "cdps-independent", "dps", "pigdm", "cadps", "cadps-released", "ddrm-20", "ddrm-100", "ddpm",
-         "biharmonic", "tv", "zero-filled"]
-BASELINES = {"biharmonic", "tv", "zero-filled"}
-TASKS = ["random", "box"]  # run.sh's order
+         "biharmonic", "tv", "zero-filled", "wiener", "wiener-unsupervised", "blurred", "bicubic", "nearest"]
+BASELINES = {"biharmonic", "tv", "zero-filled", "wiener", "wiener-unsupervised", "blurred", "bicubic", "nearest"}
+TASKS = ["random", "box", "gaussian", "motion", "sr4"]  # run.sh's order
 
 
 def mean_ci(v):
@@ -168,9 +168,11 @@ def grid(runs, task, methods, path, images=4, zoom=3):
     if not inp_path:
         return False
     inp = score.read_input(inp_path[0])
-    _, h, w = inp["shape"]
+    nc, h, w = inp["shape"]
     k = min(images, len(inp["x0"]))
-    cols = [("truth", inp["x0"][:k]), ("measured", inp["y"][:k])]
+    f = inp["factor"]  # super-resolution: y shown magnified to the image's size
+    ys = np.stack([np.kron(inp["y"][i].reshape(nc, h // f, w // f)[0], np.ones((f, f))).reshape(-1) for i in range(k)])
+    cols = [("truth", inp["x0"][:k]), ("measured", ys)]
     for m, p in outs.items():
         with h5py.File(p, "r") as f:
             if int(f.attrs.get("complete", 0)) == 1:
@@ -178,7 +180,7 @@ def grid(runs, task, methods, path, images=4, zoom=3):
     if inp["op"] in score.BASELINES:
         est = collections.defaultdict(list)
         for i in range(k):
-            for name, method in score.BASELINES[inp["op"]](inp["y"][i].reshape(h, w), inp["mask"].reshape(h, w)):
+            for name, method in score.BASELINES[inp["op"]](inp, i):
                 est[name].append(method().reshape(-1))
         cols += [(name, np.stack(v)) for name, v in est.items() if name in methods]
     pad, lab = 2, 12
@@ -188,11 +190,11 @@ def grid(runs, task, methods, path, images=4, zoom=3):
     for c, (name, est) in enumerate(cols):
         draw.text((pad + c * (W + pad), 0), name[:16], fill=(0, 0, 0))
         for i in range(k):
-            v = np.nan_to_num(np.clip((est[i].reshape(h, w) + 1) / 2, 0, 1))
+            v = np.nan_to_num(np.clip((est[i].reshape(nc, h, w)[0] + 1) / 2, 0, 1))  # the first channel
             tile = Image.fromarray((255 * v + 0.5).astype(np.uint8)).resize((W, H), Image.NEAREST).convert("RGB")
             if name == "measured" and inp["mask"] is not None:
                 a = np.array(tile)
-                miss = np.kron(inp["mask"].reshape(h, w) == 0, np.ones((zoom, zoom), dtype=bool))
+                miss = np.kron(inp["mask"].reshape(nc, h, w)[0] == 0, np.ones((zoom, zoom), dtype=bool))
                 a[miss] = (200, 30, 30)
                 tile = Image.fromarray(a)
             img.paste(tile, (pad + c * (W + pad), lab + pad + i * (H + pad)))
