@@ -36,6 +36,8 @@ static PetscErrorCode DpsOperatorCTConfigure(DpsOperator op)
   op->m = op->n = 0;
   op->outshape[0] = op->outshape[1] = op->outshape[2] = 0;
   if (!op->shape[0] || !ct->angles) PetscFunctionReturn(0);
+  /* a source inside the image would start rays in it, and Joseph's sweep would count pixels behind the source */
+  PetscCheck(ct->geometry != DPS_CT_FAN || ct->S > 0.5 * PetscSqrtReal((PetscReal)(op->shape[1] * op->shape[1] + op->shape[2] * op->shape[2])), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "the fan-beam source distance %g lies inside the %" PetscInt_FMT " x %" PetscInt_FMT " image: it must exceed half the diagonal", (double)ct->S, op->shape[1], op->shape[2]);
   PetscCall(PetscMalloc1(4 * ct->na * ct->D, &ct->ray));
   for (PetscInt a = 0; a < ct->na; a++) {
     const PetscReal c = PetscCosReal(ct->angles[a]), s = PetscSinReal(ct->angles[a]);

@@ -60,7 +60,7 @@ static PetscErrorCode DpsOperatorNormalDiagonal_Matrix(DpsOperator op, PetscReal
   PetscFunctionReturn(0);
 }
 
-/* the checks of a CSR triple; what[] names the source in the message ("file.h5: /operator" or "DpsOperatorMatrixSetCSR()") */
+/* the checks of a CSR triple; what[] and group[] name the source in the messages (the file and the operator's group) */
 static PetscErrorCode DpsOperatorMatrixCheckCSR(const char what[], const char group[], PetscInt m, PetscInt n, PetscInt nnz, const int64_t indptr[], const int64_t indices[], const PetscReal data[])
 {
   PetscFunctionBegin;
@@ -158,7 +158,7 @@ static PetscErrorCode DpsOperatorLoad_Matrix(DpsOperator op, hid_t file, const c
   hsize_t    dims[1];
   int64_t   *indptr, *indices;
   PetscReal *data;
-  char       path[PETSC_MAX_PATH_LEN], what[PETSC_MAX_PATH_LEN];
+  char       path[PETSC_MAX_PATH_LEN];
 
   PetscFunctionBegin;
   PetscCall(DpsH5ReadIntArrayAttribute(file, fname, op->group, "shape", 2, &ns, shape));
@@ -173,8 +173,7 @@ static PetscErrorCode DpsOperatorLoad_Matrix(DpsOperator op, hid_t file, const c
   PetscCall(ReadIndexDataset(file, fname, path, dims[0], "column indices (one per entry of data)", indices));
   PetscCall(DpsOperatorDatasetName(op, "indptr", path, sizeof(path)));
   PetscCall(ReadIndexDataset(file, fname, path, (hsize_t)shape[0] + 1, "row pointers (m + 1, m from the attribute shape)", indptr));
-  PetscCall(PetscSNPrintf(what, sizeof(what), "%s", fname));
-  PetscCall(DpsOperatorMatrixCheckCSR(what, op->group, shape[0], shape[1], (PetscInt)dims[0], indptr, indices, data));
+  PetscCall(DpsOperatorMatrixCheckCSR(fname, op->group, shape[0], shape[1], (PetscInt)dims[0], indptr, indices, data));
   PetscCall(DpsOperatorMatrixAssemble(op, shape[0], shape[1], indptr, indices, data));
   PetscCall(PetscFree3(indptr, indices, data));
   PetscFunctionReturn(0);
