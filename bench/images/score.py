@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
 import image_metrics  # noqa: E402
-from dpstools import cop, kernels  # noqa: E402
+from dpstools.baselines import BASELINES, read_input  # noqa: E402,F401 (report.py uses both through this module)
 
 RANGE = (-1.0, 1.0)
 DATA_RANGE = RANGE[1] - RANGE[0]
@@ -36,45 +36,6 @@ FIELDS = ["method", "task", "image", "status", "exit_status", "message", "steps"
 
 def text(attr):
     return attr.decode() if isinstance(attr, bytes) else str(attr)
-
-
-def read_input(path):
-    """The truth, the measurement, the operator and the image indices of an input file. apply: A of rows [n, d]
-    (blur and sr by dpsolve itself, $DPSOLVE or build/dpsolve: the C operator is the only definition of A)."""
-    with h5py.File(path, "r") as f:
-        x0, y = f["x0"][...], f["y"][...]
-        g = f["operator"]
-        op = text(g.attrs["type"])
-        shape = tuple(int(v) for v in f.attrs["data_shape"])
-        mask = kernel = None
-        factor = 1
-        if op == "inpaint":
-            if "mask" in g:
-                mask = g["mask"][...]
-            else:  # the box form: one mask shared by the channels
-                r0, c0, bh, bw = (int(v) for v in g.attrs["box"])
-                mask = np.ones(shape[1:])
-                mask[r0:r0 + bh, c0:c0 + bw] = 0
-            mask = np.broadcast_to(mask.reshape(-1, *shape[1:]), shape).reshape(-1)
-            apply = (lambda x: x * mask)
-            measured = mask != 0
-        elif op == "cs":
-            mat = g["matrix"][...]
-            apply = (lambda x: x @ mat.T)
-            measured = np.ones(mat.shape[0], dtype=bool)
-        elif op in ("blur", "sr"):
-            apply = (lambda x: cop.apply(cop.default_dpsolve(), path, np.atleast_2d(x)).reshape(np.shape(x)[:-1] + (-1,)))
-            measured = np.ones(y.shape[1], dtype=bool)
-            if op == "blur":
-                kernel = g["kernel"][...] if "kernel" in g else kernels.gaussian()
-            else:
-                factor = int(g.attrs["factor"])
-        else:
-            raise SystemExit(f"{path}: operator type {op!r}: score.py knows inpaint, cs, blur and sr (add its A here)")
-        first = int(f.attrs.get("first_image", 0))
-        sigma_y = float(f.attrs["sigma_y"])
-    return dict(x0=x0, y=y, op=op, apply=apply, measured=measured, shape=shape, sigma_y=sigma_y,
-                images=list(range(first, first + len(x0))), mask=mask, kernel=kernel, factor=factor)
 
 
 def consistency(inp, x, ax=None):
@@ -158,89 +119,6 @@ def score_run(inp_path, out_path, log, method, task, status, steps, draws):
 def _one(inp, i):
     """The input restricted to image i (for the consistency of one estimate)."""
     return dict(inp, y=inp["y"][i])
-
-
-# ---- classical, non-learned baselines ------------------------------------------------------------------------
-
-def tv_inpaint(y, mask, lam, iters=300):
-    """Total-variation inpainting: argmin_x TV(x) + lam/2 sum_observed (x - y)^2, isotropic TV, by the
-    Chambolle-Pock primal-dual algorithm (J. Math. Imaging Vis. 40, 2011, algorithm 1, theta = 1;
-    tau = sigma = 1/sqrt(8) since ||grad||^2 <= 8). No Debian-packaged Python library offers TV inpainting
-    (scikit-image's denoise_tv_chambolle has no mask), hence these few lines. y, mask: (H, W)."""
-    def grad(u):
-        gx, gy = np.zeros_like(u), np.zeros_like(u)
-        gx[:-1] = u[1:] - u[:-1]
-        gy[:, :-1] = u[:, 1:] - u[:, :-1]
-        return gx, gy
-
-    def div(px, py):  # -grad^T
-        dx, dy = np.zeros_like(px), np.zeros_like(py)
-        dx[0], dx[1:-1], dx[-1] = px[0], px[1:-1] - px[:-2], -px[-2]
-        dy[:, 0], dy[:, 1:-1], dy[:, -1] = py[:, 0], py[:, 1:-1] - py[:, :-2], -py[:, -2]
-        return dx + dy
-
-    tau = sigma = 1 / np.sqrt(8)
-    x = np.where(mask > 0, y, y[mask > 0].mean())
-    xbar, px, py = x.copy(), np.zeros_like(x), np.zeros_like(x)
-    for _ in range(iters):
-        gx, gy = grad(xbar)
-        px, py = px + sigma * gx, py + sigma * gy
-        norm = np.maximum(1.0, np.sqrt(px * px + py * py))
-        px, py = px / norm, py / norm
-        xold = x
-        v = x + tau * div(px, py)
-        x = (v + tau * lam * mask * y) / (1 + tau * lam * mask)
-        xbar = 2 * x - xold
-    return x
-
-
-# lam of the TV baseline: the best mean PSNR on Fashion-MNIST TRAINING images 0..31 under both masks at sigma_y
-# 0.05 over lam in {5, 10, 20, 40, 80, 160} (bench/images/README.md); the test images never chose it.
-TV_LAMBDA = 80.0
-
-
-def baselines_inpaint(inp, i):
-    """(name, function computing the estimate [C, H, W]) of the inpainting baselines for image i, per channel."""
-    from skimage.restoration import inpaint_biharmonic
-    c, h, w = inp["shape"]
-    y, mask = inp["y"][i].reshape(c, h, w), inp["mask"].reshape(c, h, w)
-    return [("zero-filled", lambda: y * mask),
-            ("biharmonic", lambda: np.stack([inpaint_biharmonic(y[k], mask[k] == 0) for k in range(c)])),
-            ("tv", lambda: np.stack([tv_inpaint(y[k], mask[k], TV_LAMBDA) for k in range(c)]))]
-
-
-# balance of the Wiener baseline (scikit-image's wiener, Laplacian regulariser): the best mean PSNR on Fashion-MNIST
-# TRAINING images 0..31 over {1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1} for the benchmark's Gaussian (7x7, sigma 1) and
-# motion (7x7, intensity 0.5, seed 0) blurs at sigma_y 0.05, 3e-3 for both (22.54 and 25.75 dB; bench/images/README.md);
-# the test images never chose it.
-WIENER_BALANCE = 3e-3
-
-
-def baselines_blur(inp, i):
-    """Deconvolution baselines for image i: the blurred measurement itself, scikit-image's Wiener-Hunt filter
-    (balance WIENER_BALANCE) and its unsupervised form (the balance estimated by a Gibbs sampler, seed 0). Both
-    assume a periodic image and a convolution: our A correlates with the kernel, i.e. convolves with its flip."""
-    from skimage.restoration import unsupervised_wiener, wiener
-    c, h, w = inp["shape"]
-    y = inp["y"][i].reshape(c, h, w)
-    psf = inp["kernel"][::-1, ::-1]
-    return [("blurred", lambda: y),
-            ("wiener", lambda: np.stack([wiener(y[k], psf, WIENER_BALANCE, clip=False) for k in range(c)])),
-            ("wiener-unsupervised", lambda: np.stack([unsupervised_wiener(y[k], psf, clip=False, random_state=0)[0]
-                                                      for k in range(c)]))]
-
-
-def baselines_sr(inp, i):
-    """Upsampling baselines for image i: scikit-image's bicubic (order 3) and nearest-neighbour resize of y."""
-    from skimage.transform import resize
-    c, h, w = inp["shape"]
-    f = inp["factor"]
-    y = inp["y"][i].reshape(c, h // f, w // f)
-    return [("bicubic", lambda: resize(y, (c, h, w), order=3, mode="symmetric", anti_aliasing=False)),
-            ("nearest", lambda: resize(y, (c, h, w), order=0, mode="symmetric", anti_aliasing=False))]
-
-
-BASELINES = {"inpaint": baselines_inpaint, "blur": baselines_blur, "sr": baselines_sr}
 
 
 def score_baselines(inp_path, task):
