@@ -16,6 +16,11 @@ N=${1:-4} STEPS=${2:-50} DRAWS=${3:-2}
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 export OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1
 python=/usr/bin/python3 # Debian's, with numpy, h5py, scipy, scikit-image and PIL
+for m in scipy:python3-scipy skimage:python3-skimage PIL:python3-pil; do
+  $python -c "import ${m%%:*}" 2> /dev/null || {
+    echo "demo-tasks: the Python module ${m%%:*} is missing: apt-get install ${m#*:} (Debian; scripts/setup.sh does)" >&2
+    exit 1; }
+done
 DPSOLVE=${DPSOLVE:-build/dpsolve}
 [[ $DPSOLVE == /* ]] || DPSOLVE=$(pwd)/$DPSOLVE
 export DPSOLVE PYTHONPATH=$(pwd)/tools

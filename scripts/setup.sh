@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(gcc g++ make pkg-config cmake petsc-dev libyaml-dev libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
-          libopenblas0-serial python3 python3-numpy python3-h5py python3-pil python3-scipy dataset-fashion-mnist
+          libopenblas0-serial python3 python3-numpy python3-h5py python3-pil python3-scipy python3-skimage dataset-fashion-mnist
           librandom123-dev libfftw3-dev slurm-wlm munge bc)
 missing=()
 for p in "${packages[@]}"; do
