@@ -27,6 +27,8 @@ const char *const DpsCDPSPriors[]    = {"reverse", "forward", "DpsCDPSPrior", "D
 
 typedef enum { DPS_CDPS_SPACE_XT, DPS_CDPS_SPACE_X0 } DpsCDPSSpace;
 static const char *const DpsCDPSSpaces[] = {"xt", "x0", "DpsCDPSSpace", "DPS_CDPS_SPACE_", NULL};
+typedef enum { DPS_CDPS_SMC_FRESH, DPS_CDPS_SMC_PINNED } DpsCDPSSMCNoise;
+static const char *const DpsCDPSSMCNoises[] = {"fresh", "pinned", "DpsCDPSSMCNoise", "DPS_CDPS_SMC_", NULL};
 typedef enum { DPS_CDPS_X0VAR_TWEEDIE, DPS_CDPS_X0VAR_CADPS, DPS_CDPS_X0VAR_DATA } DpsCDPSX0Variance;
 static const char *const DpsCDPSX0Variances[] = {"tweedie", "cadps", "data", "DpsCDPSX0Variance", "DPS_CDPS_X0VAR_", NULL};
 
@@ -52,7 +54,9 @@ typedef struct {
   PetscInt          moves;           /* draws of x0 per noise level (-cdps_x0_moves): M - 1 Gibbs sweeps x_t | x0, x0 | x_t, y */
   /* -cdps_smc: the particle form; the path of input j is ychain row j S (draw 0's) */
   PetscBool            smc;
+  PetscBool            pinned;       /* -cdps_smc_noise pinned: each particle carries its measurement noise n (nz) */
   PetscReal            ess;          /* -cdps_smc_ess: resample when ESS < ess S */
+  PetscReal           *nz;           /* [scap x m] pinned: the noise n of every particle, y_t = A x_t + sqrt(abar_t) n */
   DpsMeasurementSolver P;            /* Sigma I + s^2 A A^T (predictive), Sigma_N I + A A^T (the first particles) */
   PetscReal           *logw, *anc;   /* [scap]: log-weight and initial ancestor (an integer) of every row */
   PetscReal           *info;         /* [scap / S x DPS_CDPS_SMC_INFO]: per input resamplings, min ESS, sum of ESS */
@@ -121,7 +125,9 @@ static PetscErrorCode DpsSamplerCDPSEnsureSMC(DpsSampler s, PetscInt rows)
   PetscFunctionBegin;
   if (rows > c->scap) {
     PetscCall(PetscFree7(c->logw, c->anc, c->info, c->mu, c->xs, c->W, c->pick));
-    PetscCall(PetscMalloc7(rows, &c->logw, rows, &c->anc, rows / s->S * DPS_CDPS_SMC_INFO, &c->info, rows * s->d, &c->mu, s->S * s->d, &c->xs, s->S, &c->W, s->S, &c->pick));
+    PetscCall(PetscFree(c->nz));
+    PetscCall(PetscMalloc7(rows, &c->logw, rows, &c->anc, rows / s->S * DPS_CDPS_SMC_INFO, &c->info, rows * s->d, &c->mu, s->S * PetscMax(s->d, s->m), &c->xs, s->S, &c->W, s->S, &c->pick));
+    if (c->pinned) PetscCall(PetscMalloc1(rows * s->m, &c->nz));
     c->scap = rows;
   }
   PetscFunctionReturn(0);
@@ -132,7 +138,11 @@ static PetscErrorCode DpsSamplerCDPSEnsureSMC(DpsSampler s, PetscInt rows)
    Sigma_N = abar_N sigma_y^2, by Matheron's rule: x = e0 + A^T (Sigma_N I + A A^T)^{-1} (y_N - A e0 - sqrt(Sigma_N) e2)
    with e0 the draw's x_N ~ N(0, I) and e2 its measurement-noise normals at step N + 1. Drawn from p(x_N | y_N),
    every particle starts with the same weight. (Unconditioned particles would meet the first step's predictive
-   likelihood, of scale s_N, at distance |A (x^k - x^0)| ~ sqrt(m): all weight on particle 0.) */
+   likelihood, of scale s_N, at distance |A (x^k - x^0)| ~ sqrt(m): all weight on particle 0.)
+   -cdps_smc_noise pinned: every particle, draw 0 too, is drawn with its noise from p(x_N, n | y_N), y_N = A x_N +
+   sqrt(abar_N) n, x_N ~ N(0, I), n ~ N(0, sigma_y^2 I): the same x, and n = sigma_y e2 + sqrt(abar_N) sigma_y^2 w with
+   w = (Sigma_N I + A A^T)^{-1} (...) the solve above. (Draw 0's own x_N implies n = (y_N - A x_N) / sqrt(abar_N),
+   close to y, not a noise: the chain's x_N ~ N(0, I) leaves out sqrt(abar_N) x0.) */
 static PetscErrorCode DpsSamplerBeginSMC_CDPS(DpsSampler s, PetscInt nin, const PetscInt index[], PetscReal x[], const DpsStep *st, PetscInt N)
 {
   Sampler_CDPS   *c = (Sampler_CDPS *)s->data;
@@ -145,7 +155,7 @@ static PetscErrorCode DpsSamplerBeginSMC_CDPS(DpsSampler s, PetscInt nin, const 
   PetscCall(DpsMeasurementSolverSetCoefficients(c->P, SigmaN, NULL, 1.0));
   for (PetscInt j = 0; j < nin; j++) {
     const PetscReal *yN = c->ychain + j * S * m;
-    for (PetscInt k = 1; k < S; k++) {
+    for (PetscInt k = c->pinned ? 0 : 1; k < S; k++) {
       PetscReal *xr = x + (j * S + k) * d;
       PetscCall(DpsSamplerNormals(s, index[j], k, N + 1, DPS_STREAM_MEAS_NOISE, m, c->wm));
       PetscCall(DpsOperatorApplyArray(s->op, xr, c->res));
@@ -154,6 +164,11 @@ static PetscErrorCode DpsSamplerBeginSMC_CDPS(DpsSampler s, PetscInt nin, const 
       s->stats.solves++;
       PetscCall(DpsOperatorApplyTransposeArray(s->op, c->wm, c->wd));
       for (PetscInt e = 0; e < d; e++) xr[e] += c->wd[e];
+      if (c->pinned) {
+        PetscReal *n = c->nz + (j * S + k) * m;
+        PetscCall(DpsSamplerNormals(s, index[j], k, N + 1, DPS_STREAM_MEAS_NOISE, m, n)); /* e2 again */
+        for (PetscInt l = 0; l < m; l++) n[l] = s->sigma_y * n[l] + PetscSqrtReal(st->abar) * s->sigma_y * s->sigma_y * c->wm[l];
+      }
     }
     for (PetscInt k = 0; k < S; k++) {
       c->logw[j * S + k] = 0.0;
@@ -197,23 +212,25 @@ static PetscErrorCode DpsSamplerStateSize_CDPS(DpsSampler s, PetscInt *size)
 
   PetscFunctionBegin;
   *size = c->space == DPS_CDPS_SPACE_X0 ? 0 : s->m;
-  if (c->smc) *size += 2 + DPS_CDPS_SMC_INFO; /* the path, then log-weight, ancestor and the input's counts */
+  if (c->smc) *size += (c->pinned ? s->m : 0) + 2 + DPS_CDPS_SMC_INFO; /* the path, [the noise n,] log-weight, ancestor, the input's counts */
   PetscFunctionReturn(0);
 }
 
-/* -cdps_smc restart state of row (j, k): [its input's path y_t (m) | log-weight | initial ancestor | the input's
-   resamplings, min ESS, sum of ESS]; the input's values are repeated in each of its rows */
+/* -cdps_smc restart state of row (j, k): [its input's path y_t (m) | its noise n (m, pinned only) | log-weight |
+   initial ancestor | the input's resamplings, min ESS, sum of ESS]; the input's values are repeated in each of its
+   rows */
 static PetscErrorCode DpsSamplerGetStateSMC_CDPS(DpsSampler s, PetscInt nin, PetscReal state[])
 {
   Sampler_CDPS  *c = (Sampler_CDPS *)s->data;
-  const PetscInt m = s->m, q = m + 2 + DPS_CDPS_SMC_INFO;
+  const PetscInt p = c->pinned ? s->m : 0, m = s->m + p, q = m + 2 + DPS_CDPS_SMC_INFO;
 
   PetscFunctionBegin;
   PetscCheck(nin * s->S <= c->ycapacity && nin * s->S <= c->scap, PETSC_COMM_SELF, PETSC_ERR_ORDER, "no batch of %" PetscInt_FMT " inputs in flight", nin);
   for (PetscInt j = 0; j < nin; j++)
     for (PetscInt k = 0; k < s->S; k++) {
       PetscReal *r = state + (j * s->S + k) * q;
-      PetscCall(PetscArraycpy(r, c->ychain + j * s->S * m, m));
+      PetscCall(PetscArraycpy(r, c->ychain + j * s->S * s->m, s->m));
+      if (p) PetscCall(PetscArraycpy(r + s->m, c->nz + (j * s->S + k) * p, p));
       r[m]     = c->logw[j * s->S + k];
       r[m + 1] = c->anc[j * s->S + k];
       PetscCall(PetscArraycpy(r + m + 2, c->info + j * DPS_CDPS_SMC_INFO, DPS_CDPS_SMC_INFO));
@@ -224,7 +241,7 @@ static PetscErrorCode DpsSamplerGetStateSMC_CDPS(DpsSampler s, PetscInt nin, Pet
 static PetscErrorCode DpsSamplerSetStateSMC_CDPS(DpsSampler s, PetscInt nin, const PetscReal state[])
 {
   Sampler_CDPS  *c = (Sampler_CDPS *)s->data;
-  const PetscInt m = s->m, q = m + 2 + DPS_CDPS_SMC_INFO;
+  const PetscInt p = c->pinned ? s->m : 0, m = s->m + p, q = m + 2 + DPS_CDPS_SMC_INFO;
 
   PetscFunctionBegin;
   PetscCall(DpsSamplerCDPSEnsureChain(s, nin * s->S));
@@ -232,8 +249,9 @@ static PetscErrorCode DpsSamplerSetStateSMC_CDPS(DpsSampler s, PetscInt nin, con
   for (PetscInt j = 0; j < nin; j++)
     for (PetscInt k = 0; k < s->S; k++) {
       const PetscReal *r = state + (j * s->S + k) * q;
+      if (p) PetscCall(PetscArraycpy(c->nz + (j * s->S + k) * p, r + s->m, p));
       if (!k) {
-        PetscCall(PetscArraycpy(c->ychain + j * s->S * m, r, m));
+        PetscCall(PetscArraycpy(c->ychain + j * s->S * s->m, r, s->m));
         PetscCall(PetscArraycpy(c->info + j * DPS_CDPS_SMC_INFO, r + m + 2, DPS_CDPS_SMC_INFO));
       }
       c->logw[j * s->S + k] = r[m];
@@ -404,6 +422,10 @@ static PetscErrorCode DpsSamplerCDPSResample(DpsSampler s, PetscInt j, PetscInt 
   PetscCall(PetscArraycpy(c->mu + j * S * d, c->xs, S * d));
   for (PetscInt k = 0; k < S; k++) c->xs[k] = c->anc[j * S + c->pick[k]];
   PetscCall(PetscArraycpy(c->anc + j * S, c->xs, S));
+  if (c->pinned) {
+    for (PetscInt k = 0; k < S; k++) PetscCall(PetscArraycpy(c->xs + k * s->m, c->nz + (j * S + c->pick[k]) * s->m, s->m));
+    PetscCall(PetscArraycpy(c->nz + j * S * s->m, c->xs, S * s->m));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -427,7 +449,9 @@ static PetscErrorCode DpsSamplerStepSMC_CDPS(DpsSampler s, const DpsStep *st, Pe
   PetscCall(DpsScheduleGetNumSteps(s->schedule, &N));
   PetscCall(DpsSamplerCDPSEnsureSMC(s, nin * S));
   PetscCall(DpsPrecisionSetCoefficients(c->Lambda, a, 1.0 / Sigma));
-  PetscCall(DpsMeasurementSolverSetCoefficients(c->P, Sigma, NULL, 1.0 / a));
+  /* pinned: y_{t-1} = A x_{t-1} + sqrt(abar_{t-1}) n exactly, so the predictive covariance s_t^2 A A^T has no Sigma
+     (the solver needs c > 0: 1e-10 s_t^2, below the CG tolerance, also keeps a rank-deficient A A^T solvable) */
+  PetscCall(DpsMeasurementSolverSetCoefficients(c->P, c->pinned ? 1e-10 / a : Sigma, NULL, 1.0 / a));
   PetscCall(DpsScoreEps(s->score, nin * S, st->t, st->abar, x, s->eps));
   for (PetscInt j = 0; j < nin; j++) {
     PetscReal *yt = c->ychain + j * S * m, *lw = c->logw + j * S, *info = c->info + j * DPS_CDPS_SMC_INFO, mx = PETSC_MIN_REAL, sum = 0.0, sum2 = 0.0, ess;
@@ -447,6 +471,8 @@ static PetscErrorCode DpsSamplerStepSMC_CDPS(DpsSampler s, const DpsStep *st, Pe
       DpsStepReverseMean(st, d, x + row * d, mu, mu);
       PetscCall(DpsOperatorApplyArray(s->op, mu, c->res));
       for (PetscInt l = 0; l < m; l++) c->res[l] = yt[l] - c->res[l];
+      if (c->pinned)
+        for (PetscInt l = 0; l < m; l++) c->res[l] -= PetscSqrtReal(st->abar_prev) * c->nz[row * m + l];
       DpsSamplerCallSolve(s, st, j, k, "measurement-space solve of the predictive likelihood", DpsMeasurementSolverSolve(c->P, c->res, c->wm, &s->stats.cg_iterations));
       s->stats.solves++;
       for (PetscInt l = 0; l < m; l++) q += c->res[l] * c->wm[l];
@@ -471,6 +497,23 @@ static PetscErrorCode DpsSamplerStepSMC_CDPS(DpsSampler s, const DpsStep *st, Pe
     } else
       for (PetscInt k = 0; k < S; k++) lw[k] -= mx;
 
+    if (c->pinned) {
+      /* each particle: N(mu_theta, s_t^2 I) conditioned on A x = y_{t-1} - sqrt(abar_{t-1}) n, by Matheron's rule:
+         z = mu_theta + s_t e1, x = z + s_t^2 A^T (s_t^2 A A^T)^{-1} (y_{t-1} - sqrt(abar_{t-1}) n - A z); z = mu_theta
+         at the last step (the mean) */
+      for (PetscInt k = 0; k < S; k++) {
+        const PetscInt row = j * S + k;
+        PetscReal     *xr = x + row * d, *mu = c->mu + row * d;
+        if (!last) PetscCall(DpsSamplerNormals(s, index[j], k, st->i, DPS_STREAM_PRIOR_NOISE, d, c->wd));
+        for (PetscInt e = 0; e < d; e++) xr[e] = mu[e] + (last ? 0.0 : PetscSqrtReal(1.0 / a) * c->wd[e]);
+        PetscCall(DpsOperatorApplyArray(s->op, xr, c->res));
+        for (PetscInt l = 0; l < m; l++) c->res[l] = yt[l] - PetscSqrtReal(st->abar_prev) * c->nz[row * m + l] - c->res[l];
+        DpsSamplerCallSolve(s, st, j, k, "measurement-space solve of the constrained step", DpsMeasurementSolverSolve(c->P, c->res, c->wm, &s->stats.cg_iterations));
+        s->stats.solves++;
+        PetscCall(DpsOperatorApplyTransposeArray(s->op, c->wm, c->wd));
+        for (PetscInt e = 0; e < d; e++) xr[e] += c->wd[e] / a;
+      }
+    } else {
     /* each particle: the C-DPS step, rhs = A^T y_{t-1} / Sigma + mu_theta / s_t^2 */
     for (PetscInt l = 0; l < m; l++) c->res[l] = yt[l] / Sigma;
     for (PetscInt k = 0; k < S; k++) {
@@ -485,6 +528,7 @@ static PetscErrorCode DpsSamplerStepSMC_CDPS(DpsSampler s, const DpsStep *st, Pe
       if (last) PetscCall(DpsSamplerCDPSSolve(s, st, j, k, c->mean, c->rhs, c->sol));
       else PetscCall(DpsSamplerCDPSDraw(s, st, j, k, index[j], st->i));
       PetscCall(VecResetArray(c->sol));
+    }
     }
     if (last) {
       const PetscInt distinct = DpsSamplerCDPSDescendants(s, j);
@@ -567,7 +611,8 @@ static PetscErrorCode DpsSamplerStep_CDPS(DpsSampler s, const DpsStep *st, Petsc
 
 static PetscErrorCode DpsSamplerSetFromOptions_CDPS(DpsSampler s, PetscOptionItems *PetscOptionsObject)
 {
-  Sampler_CDPS *c = (Sampler_CDPS *)s->data;
+  Sampler_CDPS   *c     = (Sampler_CDPS *)s->data;
+  DpsCDPSSMCNoise noise = c->pinned ? DPS_CDPS_SMC_PINNED : DPS_CDPS_SMC_FRESH;
 
   PetscFunctionBegin;
   PetscOptionsHeadBegin(PetscOptionsObject, "C-DPS (methods.md section 3)");
@@ -584,6 +629,8 @@ static PetscErrorCode DpsSamplerSetFromOptions_CDPS(DpsSampler s, PetscOptionIte
     PetscCall(DpsOptionsInt("-cdps_x0_moves", "Draws of x0 per noise level (M - 1 Gibbs sweeps, 1 model evaluation each)", NULL, c->moves, &c->moves, NULL));
   }
   PetscCall(PetscOptionsBool("-cdps_smc", "Particles: the S draws of an input are weighted by the predictive likelihood of one measurement path and resampled (methods.md section 3, Particles)", NULL, c->smc, &c->smc, NULL));
+  if (c->smc) PetscCall(PetscOptionsEnum("-cdps_smc_noise", "-cdps_smc: fresh, the measurement noise of each step independent (the C-DPS likelihood, FPS); pinned, one noise n per particle, y_t = A x_t + sqrt(abar_t) n", NULL, DpsCDPSSMCNoises, (PetscEnum)(c->pinned ? DPS_CDPS_SMC_PINNED : DPS_CDPS_SMC_FRESH), (PetscEnum *)&noise, NULL));
+  c->pinned = noise == DPS_CDPS_SMC_PINNED ? PETSC_TRUE : PETSC_FALSE;
   if (c->smc) PetscCall(PetscOptionsReal("-cdps_smc_ess", "-cdps_smc: resample when the effective sample size falls below this fraction of S", NULL, c->ess, &c->ess, NULL));
   PetscCheck(c->moves >= 1 && c->moves <= 64, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_x0_moves %" PetscInt_FMT " must lie in [1, 64]", c->moves);
   PetscOptionsHeadEnd();
@@ -640,6 +687,7 @@ static PetscErrorCode DpsSamplerSetUp_CDPS(DpsSampler s)
     PetscCall(PetscMalloc1(s->m, &c->res));
     /* the sizes of the per-input arrays follow S, which may have changed since they were made */
     PetscCall(PetscFree7(c->logw, c->anc, c->info, c->mu, c->xs, c->W, c->pick));
+    PetscCall(PetscFree(c->nz));
     c->scap = 0;
   }
   PetscFunctionReturn(0);
@@ -693,7 +741,7 @@ static PetscErrorCode DpsSamplerView_CDPS(DpsSampler s, PetscViewer viewer)
     PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
   } else PetscCall(PetscViewerASCIIPrintf(viewer, "solves per step %" PetscInt_FMT ", coupling %s, prior factor %s\n", c->solves, DpsCDPSCouplings[c->coupling], DpsCDPSPriors[c->prior]));
   if (c->smc) {
-    PetscCall(PetscViewerASCIIPrintf(viewer, "particles (-cdps_smc): the S draws of an input share one measurement path; systematic resampling when ESS < %g S and at the end\n", (double)c->ess));
+    PetscCall(PetscViewerASCIIPrintf(viewer, "particles (-cdps_smc): the S draws of an input share one measurement path; measurement noise %s; systematic resampling when ESS < %g S and at the end\n", DpsCDPSSMCNoises[c->pinned ? DPS_CDPS_SMC_PINNED : DPS_CDPS_SMC_FRESH], (double)c->ess));
     if (c->P) PetscCall(DpsMeasurementSolverView(c->P, viewer));
   }
   if (c->mean) {
@@ -712,6 +760,7 @@ static PetscErrorCode DpsSamplerDestroy_CDPS(DpsSampler s)
   PetscCall(PetscFree(c->ychain));
   PetscCall(PetscFree3(c->r2, c->xp, c->ep));
   PetscCall(PetscFree7(c->logw, c->anc, c->info, c->mu, c->xs, c->W, c->pick));
+  PetscCall(PetscFree(c->nz));
   PetscCall(PetscFree(s->data));
   PetscFunctionReturn(0);
 }
@@ -733,6 +782,7 @@ PetscErrorCode DpsSamplerCreate_CDPS(DpsSampler s)
   c->floor                = 1e-3;
   c->moves                = 1;
   c->ess                  = 0.5;
+  c->pinned               = PETSC_TRUE;
   s->data                 = c;
   s->ops->setfromoptions  = DpsSamplerSetFromOptions_CDPS;
   s->ops->setup           = DpsSamplerSetUp_CDPS;
