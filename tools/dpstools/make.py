@@ -116,7 +116,7 @@ def parser():
         src = s.add_mutually_exclusive_group()
         src.add_argument("--folder", help="a folder of PNG/JPEG images (default source: Fashion-MNIST test images)")
         src.add_argument("--npy", help="an .npy array of images")
-        s.add_argument("--images", type=int, default=8, help="how many images (Fashion-MNIST; others: all)")
+        s.add_argument("--images", type=int, help="how many images (default: 8 of Fashion-MNIST; all of a folder or array)")
         s.add_argument("--first", type=int, default=0, help="index of the first image")
         s.add_argument("--size", type=int, default=256, help="--folder: the model's image size")
         s.add_argument("--channels", type=int, choices=(1, 3), default=3, help="--folder: RGB or luminance")
@@ -138,14 +138,14 @@ def main(argv=None):
         raise SystemExit(f"--sigma-y {a.sigma_y} must be positive")
     first_image = a.first
     if a.folder:
-        x, names = sources.folder(a.folder, a.size, a.channels, a.first, a.images if a.images else None)
+        x, names = sources.folder(a.folder, a.size, a.channels, a.first, a.images)
         where, data_range = f"{len(x)} images of {a.folder}", (-1.0, 1.0)
     elif a.npy:
         shape = pair(a.data_shape, "--data-shape", 3, int) if a.data_shape else None
-        x, names = sources.array_file(a.npy, shape, a.first)
+        x, names = sources.array_file(a.npy, shape, a.first, a.images)
         where, data_range = f"{len(x)} rows of {a.npy}", pair(a.range, "--range", 2)
     else:
-        x, names = sources.fmnist(a.first, a.images)
+        x, names = sources.fmnist(a.first, a.images or 8)
         where, data_range = f"Fashion-MNIST test images {a.first}..{a.first + len(x) - 1}", (-1.0, 1.0)
     n, shape = len(x), x.shape[1:]
     rng = np.random.default_rng(a.seed)
