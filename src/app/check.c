@@ -120,6 +120,7 @@ PetscErrorCode DpsAppCheck(MPI_Comm comm)
   DpsDataset      data;
   DpsOperator     op;
   DpsScore        score;
+  DpsSchedule     schedule;
   DpsOperatorType type;
   const char     *stype;
   CheckRow        rows[5] = {
@@ -148,6 +149,10 @@ PetscErrorCode DpsAppCheck(MPI_Comm comm)
   PetscCall(DpsScoreCreate(comm, &score));
   PetscCall(DpsDatasetLoadScore(data, score));
   PetscCall(DpsScoreSetFromOptions(score));
+  /* the schedule too: a model's configuration (a file in configs/models/) sets both, and check takes it as run does */
+  PetscCall(DpsScheduleCreate(comm, &schedule));
+  PetscCall(DpsScheduleSetFromOptions(schedule));
+  PetscCall(DpsScheduleSetUp(schedule));
   PetscCall(DpsOptionsCheckAllUsed(comm, "check"));
   /* every row of /x0 and /y (this rank's shard) read and checked finite */
   PetscCall(DpsDatasetHasGroundTruth(data, &hasx0));
@@ -176,6 +181,7 @@ PetscErrorCode DpsAppCheck(MPI_Comm comm)
   }
   PetscCall(PetscFree(y));
   PetscCall(PetscFree(x0));
+  PetscCall(DpsScheduleDestroy(&schedule));
   PetscCall(DpsScoreDestroy(&score));
   PetscCall(DpsOperatorDestroy(&op));
   PetscCall(DpsDatasetClose(&data));

@@ -61,4 +61,15 @@ rc=0
 launch 1 check -input nan.h5 >nan.log 2>&1 || rc=$?
 [ "$rc" -eq 65 ] || { cat nan.log >&2; fail "check of a file with NaN in /x0 exited $rc, expected 65"; }
 expect_in nan.log "/x0"
+
+# a model's configuration sets the schedule as well as the score: check takes it as run does (it refused
+# -schedule_beta_end as unknown before), and a misspelt option is still refused (64)
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+"$PYTHON" "$SRC/tools/make_image_problem.py" --mask random --images 1 --out image.h5 >make.log 2>&1 || { cat make.log >&2; fail "make_image_problem.py failed"; }
+dps 1 config.log check -input image.h5 -options_file_yaml "$SRC/configs/models/fmnist32.yaml" -score_unet_weights "$SRC/data/models/fmnist32.h5"
+expect_in config.log "all checks passed"
+rc=0
+launch 1 check -input cs.h5 -schedule_beta_endd 0.02 >typo.log 2>&1 || rc=$?
+[ "$rc" -eq 64 ] || { cat typo.log >&2; fail "check with -schedule_beta_endd exited $rc, expected 64"; }
+expect_in typo.log "schedule_beta_endd"
 echo "PASS: $TEST_NAME"
