@@ -1,7 +1,7 @@
 #!/bin/bash
-# cli_medical_operators: the matrix, mri and ct operators (methods.md section 8) written by the input tool's writers
-# (tools/make_operator_problem.py) over a Gaussian-mixture input pass dpsolve check (adjoint, and what each offers:
-# diag(A^T A) always; for mri with S = 1 the exact inverse, and with complex images the SVD) and sample (ddrm on
+# cli_medical_operators: the matrix, mri and ct operators (methods.md section 8) written by the input tool
+# (tools/dpstools: writer and medical, and its command line dpstools.make) over a Gaussian-mixture input pass
+# dpsolve check (adjoint, and what each offers: diag(A^T A) always; for mri with S = 1 the exact inverse, and with complex images the SVD) and sample (ddrm on
 # the SVD, cdps on the exact inverse, dps on fan-beam ct); a matrix given by scipy.sparse gives y = A x0 as scipy computes it. Broken
 # CSR (decreasing indptr, a column out of range, NaN, wrong lengths, float indices, bad shape) and broken mri data
 # (mask not 0/1, maps of the wrong shape, a mask of the wrong size) and ct geometry (unknown geometry, no bins, a
@@ -17,37 +17,35 @@ TOOLS="$TOOLS" "$PYTHON" - <<'PY'
 import os, shutil, sys
 import h5py, numpy as np, scipy.sparse
 sys.path.insert(0, os.environ["TOOLS"])
-import make_operator_problem as mop
+from dpstools import medical, writer
 
-def make(src, name, shape, fill, y=None):
+def make(src, name, shape, fill, y=None):  # fill(g) writes the /operator group g
     shutil.copy(src, name)
     with h5py.File(name, "r+") as f:
         del f["/operator"]
         if "y" in f: del f["/y"]
         if y is not None: f["y"] = y(f["x0"][...])
         f.attrs["data_shape"] = np.array(shape, dtype=np.int64)
-        fill(f)
+        fill(f.create_group("operator"))
 
 rng = np.random.default_rng(5)
 A = scipy.sparse.random(6, 16, density=0.3, random_state=7, format="csr")
 # y = A x0 exactly as scipy computes it (sigma_y's noise is not added to a given /y)
-make("g16.h5", "matrix.h5", [16], lambda f: mop.write_matrix_operator(f, A), y=lambda x0: (A @ x0.T).T)
+make("g16.h5", "matrix.h5", [16], lambda g: writer.matrix(g, A), y=lambda x0: (A @ x0.T).T)
 np.save("ax0.npy", (A @ h5py.File("g16.h5", "r")["x0"][...].T).T)
-mask = mop.mask_random_lines(4, 4, 2, 0.25, rng)
-make("g16.h5", "mri_real.h5", [1, 4, 4], lambda f: mop.write_mri_operator(f, mask))
-make("g16.h5", "mri_coils.h5", [1, 4, 4], lambda f: mop.write_mri_operator(f, mask, mop.coil_maps(4, 4, 4)))
-make("g32.h5", "mri_complex.h5", [2, 4, 4], lambda f: mop.write_mri_operator(f, mask))
-make("g16.h5", "ct_parallel.h5", [1, 4, 4], lambda f: mop.write_ct_operator(f, mop.ct_angles(5, 180), 7))
-make("g16.h5", "ct_fan.h5", [1, 4, 4], lambda f: mop.write_ct_operator(f, mop.ct_angles(6, 360), 9, 1.2, 8.0, 4.0))
+mask = medical.mask_random_lines(4, 4, 2, 0.25, rng)
+make("g16.h5", "mri_real.h5", [1, 4, 4], lambda g: writer.mri(g, mask))
+make("g16.h5", "mri_coils.h5", [1, 4, 4], lambda g: writer.mri(g, mask, medical.coil_maps(4, 4, 4)))
+make("g32.h5", "mri_complex.h5", [2, 4, 4], lambda g: writer.mri(g, mask))
+make("g16.h5", "ct_parallel.h5", [1, 4, 4], lambda g: writer.ct(g, medical.ct_angles(5, 180), 7))
+make("g16.h5", "ct_fan.h5", [1, 4, 4], lambda g: writer.ct(g, medical.ct_angles(6, 360), 9, 1.2, 8.0, 4.0))
 
 def bad(name, src, shape, fill):
-    def f2(f):
-        fill(f)
-    make(src, name, shape, f2)
+    make(src, name, shape, fill)
 
 def csr(**change):
-    def fill(f):
-        g = mop.write_matrix_operator(f, A)
+    def fill(g):
+        writer.matrix(g, A)
         for k, v in change.items():
             if k == "shape": g.attrs["shape"] = np.array(v, dtype=np.int64)
             else:
@@ -63,14 +61,14 @@ bad("csr_short.h5", "g16.h5", [16], csr(indices=A.indices[:-1]))
 bad("csr_float.h5", "g16.h5", [16], csr(indices=A.indices.astype(float)))
 bad("csr_shape.h5", "g16.h5", [16], csr(shape=[6, 16, 1]))
 m2 = mask.copy(); m2[0, 0] = 0.5
-bad("mri_mask.h5", "g16.h5", [1, 4, 4], lambda f: mop.write_mri_operator(f, m2))
-def wrongmaps(f):
-    g = mop.write_mri_operator(f, mask); g["maps"] = np.ones((2, 4, 4))
+bad("mri_mask.h5", "g16.h5", [1, 4, 4], lambda g: writer.mri(g, m2))
+def wrongmaps(g):
+    writer.mri(g, mask); g["maps"] = np.ones((2, 4, 4))
 bad("mri_maps.h5", "g16.h5", [1, 4, 4], wrongmaps)
-bad("mri_size.h5", "g16.h5", [1, 4, 4], lambda f: mop.write_mri_operator(f, np.ones((4, 5))))
+bad("mri_size.h5", "g16.h5", [1, 4, 4], lambda g: writer.mri(g, np.ones((4, 5))))
 def ctbad(name, change, **kw):
-    def fill(f):
-        g = mop.write_ct_operator(f, mop.ct_angles(5, 180), 7, **kw)
+    def fill(g):
+        writer.ct(g, medical.ct_angles(5, 180), 7, **kw)
         change(g)
     bad(name, "g16.h5", [1, 4, 4], fill)
 ctbad("ct_geometry.h5", lambda g: g.attrs.__setitem__("geometry", np.bytes_("cone")))
@@ -90,6 +88,17 @@ expect_in check_mri_real.log "inverse of a I + b A^T A"
 if grep -q "inverse of a I + b A^T A *[0-9]" check_mri_coils.log; then fail "multi-coil mri claims an exact inverse"; fi
 if grep -q "SVD: V V^T x = x *[0-9]" check_mri_real.log; then fail "mri on real images claims an SVD"; fi
 grep -q "SVD: V V^T x = x *[0-9]" check_mri_complex.log || { cat check_mri_complex.log >&2; fail "single-coil complex mri offers no SVD"; }
+
+# the input tool's command line (python3 -m dpstools.make mri | ct | matrix) on an array of 4 x 4 images, with the
+# Gaussian-mixture prior copied in: dpsolve check passes
+"$PYTHON" -c 'import numpy as np, scipy.sparse; np.save("x4.npy", np.random.default_rng(2).uniform(-1, 1, (3, 1, 4, 4))); scipy.sparse.save_npz("A.npz", scipy.sparse.random(5, 16, density=0.4, random_state=3, format="csr"))'
+for op in "mri --kmask equispaced --accel 2 --center-fraction 0.25 --coils 3" "ct --views 6 --source-distance 8 --detector-distance 4" "matrix --matrix A.npz"; do
+  name=make_${op%% *}
+  PYTHONPATH="$TOOLS" "$PYTHON" -m dpstools.make $op --npy x4.npy --out "$name.h5" >"$name.log" 2>&1 || { cat "$name.log" >&2; fail "dpstools.make $op failed"; }
+  "$PYTHON" -c 'import h5py, sys; f = h5py.File(sys.argv[1], "r+"); g = h5py.File("g16.h5", "r"); g.copy(g["prior"], f)' "$name.h5"
+  dps 1 "check_$name.log" check -input "$name.h5"
+  expect_in "check_$name.log" "operator ${op%% *}: loaded" "all checks passed"
+done
 
 # sampling end to end: ddrm on the SVD, cdps on the exact inverse, dps on the matrix
 dps 1 run_ddrm.log run -input mri_complex.h5 -output ddrm.h5 -sampler_type ddrm "${QUICK[@]}"

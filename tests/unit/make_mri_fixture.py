@@ -2,7 +2,7 @@
 # Run from the repository root:
 #   /usr/bin/python3 tests/unit/make_mri_fixture.py
 # writes tests/unit/fixtures/mri_numpy.h5: for each case an image x [C, H, W] (C = 1 real, C = 2 real and imaginary
-# parts), a mask of the input tool (tools/make_operator_problem.py) and, for the multi-coil cases, its simulated
+# parts), a mask of the input tool (tools/dpstools/medical.py) and, for the multi-coil cases, its simulated
 # coil maps, and y = numpy's mask * fftshift(fft2(ifftshift(S x), norm="ortho")), kept entries row-major per coil,
 # (real, imaginary) pairs, cross-checked here against the centred DFT written out as a sum (frequency
 # (a - H // 2, b - W // 2) of pixel (r - H // 2, s - W // 2)). Odd sizes are included: the shifts differ there.
@@ -11,9 +11,18 @@ import os, sys
 import h5py, numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
-import make_operator_problem as mop  # noqa: E402
+from dpstools import medical, writer  # noqa: E402
 
 rng = np.random.default_rng(13)
+
+
+def mri_forward(x, mask, maps=None):
+    """numpy's A x: per coil, the kept entries of fftshift(fft2(ifftshift(S_c x), norm="ortho")), row-major,
+    as (real, imaginary) pairs"""
+    maps = np.ones((1,) + mask.shape) if maps is None else maps
+    k = np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(maps * x, axes=(-2, -1)), norm="ortho"), axes=(-2, -1))
+    kept = k[:, mask == 1]
+    return np.stack([kept.real, kept.imag], axis=-1).reshape(-1)
 
 
 def dft_sum(z):
@@ -37,16 +46,16 @@ with h5py.File("tests/unit/fixtures/mri_numpy.h5", "w") as f:
         C, H, W = shape
         x = rng.standard_normal(shape)
         z = x[0] + 1j * x[1] if C == 2 else x[0]
-        mask = mop.MASKS[kind](H, W, 2.5, 0.2, rng)
-        maps = mop.coil_maps(coils, H, W) if coils > 1 else None
+        mask = medical.MASKS[kind](H, W, 2.5, 0.2, rng)
+        maps = medical.coil_maps(coils, H, W) if coils > 1 else None
         if coils == 1:  # one coil with a map that is not 1: exercises S without the S = 1 shortcut
             maps = (rng.uniform(0.5, 1.5, (1, H, W)) * np.exp(1j * rng.uniform(0, 2 * np.pi, (1, H, W))))
-        y = mop.mri_forward(z, mask, maps)
+        y = mri_forward(z, mask, maps)
         S = np.ones((1, H, W)) if maps is None else maps
         ref = np.concatenate([np.stack([k.real, k.imag], -1).reshape(-1) for k in (dft_sum(Sc * z)[mask == 1] for Sc in S)])
         assert np.max(np.abs(ref - y)) < 1e-12 * np.max(np.abs(y)), name
         g = f.create_group(name)
         g["x"] = x
         g["y"] = y
-        mop.write_mri_operator(g, mask, maps, group="operator")
+        writer.mri(g.create_group("operator"), mask, maps)
         print(name, shape, kind, "coils", coils, "sampled", int(mask.sum()), "of", H * W, "m", y.size)

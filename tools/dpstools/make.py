@@ -8,6 +8,13 @@
     ... -m dpstools.make blur --kernel gaussian --images 8 --out gauss.h5
     ... -m dpstools.make blur --kernel motion --images 8 --out motion.h5
     ... -m dpstools.make sr --factor 4 --kind bicubic --images 8 --out sr4.h5
+    # 4x single-coil MRI (fastMRI random lines, 8% centre), 8x with 4 simulated coils, 30-view and limited-angle CT
+    ... -m dpstools.make mri --kmask random --accel 4 --images 8 --out mri4.h5
+    ... -m dpstools.make mri --kmask random --accel 8 --coils 4 --images 8 --out mri8c4.h5
+    ... -m dpstools.make ct --views 30 --images 8 --out ct30.h5
+    ... -m dpstools.make ct --views 60 --angle-range 120 --images 8 --out ct-limited.h5
+    # a user's sparse system matrix (scipy.sparse.save_npz) on an array of ground truths
+    ... -m dpstools.make matrix --matrix A.npz --npy x0.npy --data-shape 1,16,16 --out in.h5
     # a folder of photographs at the FFHQ model's size, and an array file
     ... -m dpstools.make blur --kernel motion --folder photos/ --size 256 --out motion256.h5
     ... -m dpstools.make sr --npy x.npy --out sr.h5
@@ -30,7 +37,7 @@ import os
 
 import numpy as np
 
-from . import cop, kernels, sources, writer
+from . import cop, kernels, medical, sources, writer
 
 
 def pair(text, what, n, kind=float):
@@ -89,7 +96,50 @@ def op_cs(a, rng, shape):
     return (lambda g: writer.cs(g, mat)), f"compressed sensing, {a.rows} Gaussian rows (entries N(0, 1/m))"
 
 
-OPERATORS = {"inpaint": op_inpaint, "blur": op_blur, "sr": op_sr, "cs": op_cs}
+def op_mri(a, rng, shape):
+    C, H, W = shape
+    if C not in (1, 2):
+        raise SystemExit(f"mri acts on real images (1, H, W) or complex ones (2, H, W: real, imaginary), not {shape}")
+    if a.accel < 1:
+        raise SystemExit(f"--accel {a.accel} must be at least 1")
+    centre = a.center_fraction if a.center_fraction is not None else (0.08 if a.accel <= 4 else 0.04)
+    mask = medical.MASKS[a.kmask](H, W, a.accel, centre, rng)
+    if a.maps_cfl:
+        maps = medical.maps_from_bart(a.maps_cfl)
+        if maps.shape[1:] != (H, W):
+            raise SystemExit(f"{a.maps_cfl}: maps are {maps.shape[1]}x{maps.shape[2]}, the images {H}x{W}")
+    else:
+        maps = medical.coil_maps(a.coils, H, W) if a.coils > 1 else None
+    coils = 1 if maps is None else maps.shape[0]
+    return (lambda g: writer.mri(g, mask, maps)), (f"{'complex' if C == 2 else 'real'} MRI, {a.kmask} mask sampling "
+                                                   f"{int(mask.sum())} of {H * W} ({H * W / mask.sum():.2f}x), "
+                                                   f"{coils} coil(s){' (BART maps)' if a.maps_cfl else ''}")
+
+
+def op_ct(a, rng, shape):
+    _, H, W = shape
+    fan = a.source_distance is not None
+    if fan != (a.detector_distance is not None):
+        raise SystemExit("fan beam needs both --source-distance and --detector-distance")
+    degrees = a.angle_range if a.angle_range is not None else (360.0 if fan else 180.0)
+    mag = (a.source_distance + a.detector_distance) / a.source_distance if fan else 1.0
+    spacing = a.det_spacing or mag  # one pixel at the centre
+    count = a.det_count or int(np.ceil(np.hypot(H, W) * mag / spacing)) + 1
+    angles = medical.ct_angles(a.views, degrees)
+    return ((lambda g: writer.ct(g, angles, count, spacing, a.source_distance, a.detector_distance)),
+            f"{'fan' if fan else 'parallel'}-beam CT, {a.views} views over {degrees:g} degrees, {count} bins of {spacing:g} px")
+
+
+def op_matrix(a, rng, shape):
+    import scipy.sparse
+    A = scipy.sparse.load_npz(a.matrix).tocsr()
+    if A.shape[1] != int(np.prod(shape)):
+        raise SystemExit(f"--matrix {a.matrix} has {A.shape[1]} columns; the data have {int(np.prod(shape))} entries")
+    return (lambda g: writer.matrix(g, A)), f"sparse system matrix {A.shape[0]}x{A.shape[1]} ({A.nnz} nonzeros) of {a.matrix}"
+
+
+OPERATORS = {"inpaint": op_inpaint, "blur": op_blur, "sr": op_sr, "cs": op_cs, "mri": op_mri, "ct": op_ct,
+             "matrix": op_matrix}
 
 
 def parser():
@@ -111,6 +161,21 @@ def parser():
     s.add_argument("--factor", type=int, default=4)
     s.add_argument("--kind", choices=("bicubic", "block"), default="bicubic")
     subs["cs"].add_argument("--rows", type=int, required=True, help="measurements m")
+    s = subs["mri"]
+    s.add_argument("--kmask", choices=sorted(medical.MASKS), default="random", help="k-space sampling pattern")
+    s.add_argument("--accel", type=float, default=4.0, help="acceleration, H W / sampled entries (expected)")
+    s.add_argument("--center-fraction", type=float, help="fully sampled centre (fraction of the columns; the disc "
+                   "radius for variable-density); default fastMRI's, 0.08 up to 4x and 0.04 beyond")
+    s.add_argument("--coils", type=int, default=1, help="simulated coils (1: S = 1)")
+    s.add_argument("--maps-cfl", help="coil maps of BART's ecalib (the name of the .cfl/.hdr pair)")
+    s = subs["ct"]
+    s.add_argument("--views", type=int, default=30, help="projection angles")
+    s.add_argument("--angle-range", type=float, help="degrees they span (default 180, fan 360): less is limited-angle")
+    s.add_argument("--det-count", type=int, help="detector bins (default: the image diagonal)")
+    s.add_argument("--det-spacing", type=float, help="bin width in pixels (default: 1 pixel at the centre)")
+    s.add_argument("--source-distance", type=float, help="fan beam: source to centre, pixels")
+    s.add_argument("--detector-distance", type=float, help="fan beam: centre to detector, pixels")
+    subs["matrix"].add_argument("--matrix", required=True, help="scipy.sparse .npz (save_npz), n = d columns")
     for s in subs.values():
         s.add_argument("--out", required=True, help="input file to write (must not exist)")
         src = s.add_mutually_exclusive_group()

@@ -61,8 +61,50 @@ def chain(g, parts):
         fill(g.create_group(f"part{i}"))
 
 
+def matrix(g, A):
+    """`matrix`: a sparse m x n system matrix A (anything scipy.sparse.csr_matrix accepts, or a tuple
+    (data, indices, indptr, shape)) in CSR form: attribute shape, data [nnz], indices [nnz] and indptr [m + 1]
+    (int64). Repeated (row, column) pairs are summed by dpsolve, as by scipy."""
+    if isinstance(A, tuple):
+        data, indices, indptr, shape = A
+    else:
+        import scipy.sparse
+        csr = scipy.sparse.csr_matrix(A)
+        data, indices, indptr, shape = csr.data, csr.indices, csr.indptr, csr.shape
+    g.attrs["type"] = _text("matrix")
+    g.attrs["shape"] = np.array(shape, dtype=np.int64)
+    g["data"] = np.asarray(data, dtype=np.float64)
+    g["indices"] = np.asarray(indices, dtype=np.int64)
+    g["indptr"] = np.asarray(indptr, dtype=np.int64)
+
+
+def mri(g, mask, maps=None):
+    """`mri` A = M F S: mask [H, W] of 0/1 in centred k-space (centre at (H // 2, W // 2)); maps: complex coil
+    maps [coils, H, W], stored as [coils, H, W, 2] (real, imaginary); None: one coil, S = 1."""
+    g.attrs["type"] = _text("mri")
+    g["mask"] = np.asarray(mask, dtype=np.float64)
+    if maps is not None:
+        maps = np.asarray(maps, dtype=np.complex128)
+        g["maps"] = np.stack([maps.real, maps.imag], axis=-1)
+
+
+def ct(g, angles, det_count, det_spacing=1.0, source_distance=None, detector_distance=None):
+    """`ct` (Joseph's projector): parallel beam, or fan beam (flat detector) when source_distance is given;
+    lengths in pixels, angles [n] in radians (ASTRA's conventions)."""
+    if (source_distance is None) != (detector_distance is None):
+        raise ValueError("fan beam needs both source_distance and detector_distance")
+    g.attrs["type"] = _text("ct")
+    g.attrs["geometry"] = _text("parallel" if source_distance is None else "fan")
+    g.attrs["det_count"] = np.int64(det_count)
+    g.attrs["det_spacing"] = np.float64(det_spacing)
+    if source_distance is not None:
+        g.attrs["source_distance"] = np.float64(source_distance)
+        g.attrs["detector_distance"] = np.float64(detector_distance)
+    g["angles"] = np.asarray(angles, dtype=np.float64)
+
+
 OPERATORS = {"inpaint_mask": inpaint_mask, "inpaint_box": inpaint_box, "blur": blur, "sr": sr, "cs": cs,
-             "chain": chain}
+             "chain": chain, "matrix": matrix, "mri": mri, "ct": ct}
 
 
 def write_input(out, *, x0=None, y=None, sigma_y, data_shape, operator, problem, data_range=None, seed=None,
