@@ -98,12 +98,41 @@ PetscErrorCode DpsGMMProblemCreate(const DpsGMMProblemSpec *spec, DpsScore *prio
   PetscCheck(spec->missing >= 0 && spec->missing <= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-inpaint_missing %g must lie in [0, 1]", (double)spec->missing);
   PetscCall(DpsOperatorCreate(PETSC_COMM_SELF, op));
   PetscCall(DpsOperatorSetType(*op, spec->operator_type));
-  if (!strcmp(spec->operator_type, DPSOPERATORCS)) {
+  if (!strcmp(spec->operator_type, DPSOPERATORCS) || !strcmp(spec->operator_type, DPSOPERATORMATRIX)) {
     PetscReal *A;
     PetscCall(PetscMalloc1(dy * dx, &A));
     PetscCall(DpsSimulateCS(spec->seed, dy, dx, A, &smax));
-    PetscCall(DpsOperatorCSSetMatrix(*op, dy, dx, A));
+    if (!strcmp(spec->operator_type, DPSOPERATORCS)) PetscCall(DpsOperatorCSSetMatrix(*op, dy, dx, A));
+    else {
+      /* the same matrix as cs, stored as CSR with every entry (a matrix user's system matrix) */
+      PetscInt *indptr, *indices;
+      PetscCall(PetscMalloc2(dy + 1, &indptr, dy * dx, &indices));
+      for (PetscInt i = 0; i <= dy; i++) indptr[i] = i * dx;
+      for (PetscInt e = 0; e < dy * dx; e++) indices[e] = e % dx;
+      PetscCall(DpsOperatorMatrixSetCSR(*op, dy, dx, indptr, indices, A));
+      PetscCall(PetscFree2(indptr, indices));
+    }
     PetscCall(PetscFree(A));
+  } else if (!strcmp(spec->operator_type, DPSOPERATORMRI)) {
+    /* single-coil MRI of a complex 1 x (dx / 2) image (data shape (2, 1, dx/2)): every other k-space column and
+       the centre sampled; complex images have an SVD (ddrm) */
+    const PetscInt W = dx / 2;
+    PetscReal     *mask;
+    PetscCheck(dx % 2 == 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-dx %" PetscInt_FMT ": operator mri needs an even dx (a complex image of dx/2 pixels)", dx);
+    PetscCall(DpsOperatorSetDataShape(*op, 2, 1, W));
+    PetscCall(PetscMalloc1(W, &mask));
+    for (PetscInt w = 0; w < W; w++) mask[w] = (w % 2 == 0 || w == W / 2) ? 1.0 : 0.0;
+    PetscCall(DpsOperatorMRISetMask(*op, 1, W, mask));
+    PetscCall(PetscFree(mask));
+  } else if (!strcmp(spec->operator_type, DPSOPERATORCT)) {
+    /* parallel-beam CT of a 2 x (dx / 2) image: dy angles evenly over [0, pi), dx/2 + 1 bins of one pixel */
+    PetscReal *angles;
+    PetscCheck(dx % 2 == 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-dx %" PetscInt_FMT ": operator ct needs an even dx (a 2 x dx/2 image)", dx);
+    PetscCall(DpsOperatorSetDataShape(*op, 1, 2, dx / 2));
+    PetscCall(PetscMalloc1(dy, &angles));
+    for (PetscInt a = 0; a < dy; a++) angles[a] = PETSC_PI * a / dy;
+    PetscCall(DpsOperatorCTSetGeometry(*op, DPS_CT_PARALLEL, dy, angles, dx / 2 + 1, 1.0, 0.0, 0.0));
+    PetscCall(PetscFree(angles));
   } else if (strcmp(spec->operator_type, DPSOPERATORINPAINT)) {
     /* an image operator on a 1 x 2 x (dx / 2) image, with an SVD (ddrm): blur circular (default kernel), sr block
        by 2, a chain of one blur (operator.h) */
