@@ -13,10 +13,13 @@
    covariance-aware diagonal of methods.md section 4 (1 + K model evaluations per step).
 
    -cdps_smc (methods.md section 3, "Particles") makes the S draws of an input the particles of a filter whose
-   observations are one measurement path per input (draw 0's): the C-DPS step is the optimal proposal, the
-   incremental log-weight the predictive likelihood log N(y_{t-1}; A mu_theta, s_t^2 A A^T + Sigma_{t-1} I) (a
-   measurement-space solve), and the particles are resampled systematically when the ESS falls below
-   -cdps_smc_ess times S, and always before the last step. */
+   observations are one measurement path per input (draw 0's): the step is the optimal proposal, the incremental
+   log-weight the predictive likelihood of y_{t-1} given x_t (a measurement-space solve), and the particles are
+   resampled systematically when the ESS falls below -cdps_smc_ess times S, and always before the last step.
+   -cdps_smc_noise pinned (default): each particle carries the one measurement noise n, y_t = A x_t + sqrt(abar_t) n,
+   and steps by N(mu_theta, s_t^2 I) conditioned on A x_{t-1} = y_{t-1} - sqrt(abar_{t-1}) n (converges to the
+   posterior); fresh: the C-DPS likelihood N(y_{t-1}; A x_{t-1}, Sigma_{t-1} I) and step (FPS; with S = 1 plain
+   C-DPS bit for bit, but it counts the noise once per step, so its limit is not the posterior). */
 #include <dpsolve/dpsolve.h>
 #include "samplers/samplerimpl.h"
 #include "linalg/precision.h"
@@ -463,7 +466,8 @@ static PetscErrorCode DpsSamplerStepSMC_CDPS(DpsSampler s, const DpsStep *st, Pe
     }
     for (PetscInt l = 0; l < m; l++) yt[l] = st->c1 * y[j * m + l] + st->c2 * yt[l] + (last ? 0.0 : PetscSqrtReal(st->betatilde) * c->wm[l]);
 
-    /* weights: log w += -1/2 r^T (Sigma I + s_t^2 A A^T)^{-1} r, r = y_{t-1} - A mu_theta */
+    /* weights: log w += -1/2 r^T (c I + s_t^2 A A^T)^{-1} r; fresh: r = y_{t-1} - A mu_theta, c = Sigma_{t-1};
+       pinned: r = y_{t-1} - sqrt(abar_{t-1}) n - A mu_theta, c = 0 */
     for (PetscInt k = 0; k < S; k++) {
       const PetscInt row = j * S + k;
       PetscReal     *mu = c->mu + row * d, q = 0.0;
