@@ -22,9 +22,10 @@ import score  # noqa: E402
 
 # the order of the table: the samplers of run.sh, then the baselines, then anything else
 ORDER = ["cdps", "cdps-independent", "dps", "pigdm", "cadps", "cadps-released", "ddrm-20", "ddrm-100", "ddpm",
-         "biharmonic", "tv", "zero-filled", "wiener", "wiener-unsupervised", "blurred", "bicubic", "nearest"]
-BASELINES = {"biharmonic", "tv", "zero-filled", "wiener", "wiener-unsupervised", "blurred", "bicubic", "nearest"}
-TASKS = ["random", "box", "gaussian", "motion", "sr4"]  # run.sh's order
+         "biharmonic", "tv", "zero-filled", "wiener", "wiener-unsupervised", "blurred", "bicubic", "nearest", "fbp"]
+BASELINES = {"biharmonic", "tv", "zero-filled", "wiener", "wiener-unsupervised", "blurred", "bicubic", "nearest",
+             "fbp"}
+TASKS = ["random", "box", "gaussian", "motion", "sr4", "mri4", "mri4-coils", "ct30", "ct-limited"]  # run.sh's order
 
 
 def mean_ci(v):
@@ -171,8 +172,11 @@ def grid(runs, task, methods, path, images=4, zoom=3):
     nc, h, w = inp["shape"]
     k = min(images, len(inp["x0"]))
     f = inp["factor"]  # super-resolution: y shown magnified to the image's size
-    ys = np.stack([np.kron(inp["y"][i].reshape(nc, h // f, w // f)[0], np.ones((f, f))).reshape(-1) for i in range(k)])
-    cols = [("truth", inp["x0"][:k]), ("measured", ys)]
+    cols = [("truth", inp["x0"][:k])]
+    if inp["op"] not in ("mri", "ct"):  # k-space and sinograms are not images: their baselines' columns show them
+        ys = np.stack([np.kron(inp["y"][i].reshape(nc, h // f, w // f)[0], np.ones((f, f))).reshape(-1)
+                       for i in range(k)])
+        cols.append(("measured", ys))
     for m, p in outs.items():
         with h5py.File(p, "r") as f:
             if int(f.attrs.get("complete", 0)) == 1:

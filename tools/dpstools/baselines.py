@@ -1,11 +1,11 @@
 """An image input as the benchmark and the demo read it (read_input: truth, measurement, A), and the classical,
-non-learned baselines per operator type (BASELINES: inpainting, deblurring, super-resolution), shared by
+non-learned baselines per operator type (BASELINES: inpainting, deblurring, super-resolution, MRI, CT), shared by
 bench/images/score.py and the tasks demo (dpstools.report). Needs scikit-image (python3-skimage)."""
 
 import h5py
 import numpy as np
 
-from . import cop, kernels
+from . import cop, kernels, recon
 
 
 def text(attr):
@@ -22,6 +22,7 @@ def read_input(path):
         shape = tuple(int(v) for v in f.attrs["data_shape"])
         mask = kernel = None
         factor = 1
+        extra = {}
         if op == "inpaint":
             if "mask" in g:
                 mask = g["mask"][...]
@@ -43,12 +44,33 @@ def read_input(path):
                 kernel = g["kernel"][...] if "kernel" in g else kernels.gaussian()
             else:
                 factor = int(g.attrs["factor"])
+        elif op == "mri":  # numpy's A (dpstools.recon.MRI), tested equal to dpsolve's (tests/tools/test_bench_medical.py)
+            maps = g["maps"][...] if "maps" in g else None
+            extra["mri"] = recon.MRI(g["mask"][...], None if maps is None else maps[..., 0] + 1j * maps[..., 1], shape)
+            apply = extra["mri"].apply
+            measured = np.ones(y.shape[1], dtype=bool)
+        elif op == "ct":  # A by dpsolve (dense, for the baselines, from dpsolve columnwise: dense_matrix)
+            apply = (lambda x: cop.apply(cop.default_dpsolve(), path, np.atleast_2d(x)).reshape(np.shape(x)[:-1] + (-1,)))
+            measured = np.ones(y.shape[1], dtype=bool)
+            extra["ct"] = dict(geometry=text(g.attrs["geometry"]), angles=g["angles"][...],
+                               det_count=int(g.attrs["det_count"]), det_spacing=float(g.attrs["det_spacing"]))
         else:
-            raise SystemExit(f"{path}: operator type {op!r}: score.py knows inpaint, cs, blur and sr (add its A here)")
+            raise SystemExit(f"{path}: operator type {op!r}: score.py knows inpaint, cs, blur, sr, mri and ct (add its A here)")
         first = int(f.attrs.get("first_image", 0))
         sigma_y = float(f.attrs["sigma_y"])
-    return dict(x0=x0, y=y, op=op, apply=apply, measured=measured, shape=shape, sigma_y=sigma_y,
-                images=list(range(first, first + len(x0))), mask=mask, kernel=kernel, factor=factor)
+    return dict(x0=x0, y=y, op=op, apply=apply, measured=measured, shape=shape, sigma_y=sigma_y, path=path,
+                images=list(range(first, first + len(x0))), mask=mask, kernel=kernel, factor=factor, **extra)
+
+
+def dense_matrix(inp):
+    """A [m, d] of the input's operator, dense, by dpsolve itself (A of the d unit vectors; to rounding), kept in
+    inp: for the baselines on small images (d = 1024 at 32 x 32: one dpsolve run of d inputs, a few seconds)."""
+    if "dense" not in inp:
+        if inp["op"] == "mri":
+            inp["dense"] = inp["mri"].apply(np.eye(len(inp["x0"][0]))).T
+        else:
+            inp["dense"] = cop.apply(cop.default_dpsolve(), inp["path"], np.eye(len(inp["x0"][0]))).T
+    return inp["dense"]
 
 
 # ---- classical, non-learned baselines ------------------------------------------------------------------------
@@ -131,4 +153,68 @@ def baselines_sr(inp, i):
             ("nearest", lambda: resize(y, (c, h, w), order=0, mode="symmetric", anti_aliasing=False))]
 
 
-BASELINES = {"inpaint": baselines_inpaint, "blur": baselines_blur, "sr": baselines_sr}
+# ---- MRI and CT -------------------------------------------------------------------------------------------------
+
+# lam of the TV baselines (argmin 1/2 |A x - y|^2 + lam TV(x), dpstools.recon.TV): the best mean PSNR on
+# Fashion-MNIST TRAINING images 0..31 (bench/images/tune_tv.py; y = A x + 0.05 n, n from seed 0) over
+# {0.002, 0.005, 0.01, 0.02, 0.05, 0.1} averaged over both tasks of the operator: MRI (mri4, mri4-coils) 0.01
+# (23.82 and 26.62 dB; 0.02 within 0.01 dB), CT (ct30, ct-limited) 0.02 (38.15 and 32.66 dB); the test images
+# never chose them. ADMM_RHO: the ADMM penalty; TV_ITERS: its iterations (the objective at 300 is within 1e-4
+# relative of that at 1000 on those images and lams).
+TV_LAMBDA_MRI = 0.01
+TV_LAMBDA_CT = 0.02
+ADMM_RHO = {"mri": 0.1, "ct": 1.0}
+TV_ITERS = 300
+# the filter of the FBP baseline (iradon's filter_name): the best mean PSNR on the same training images over
+# recon.FBP_FILTERS for both CT tasks: ramp (23.24 and 11.62 dB; shepp-logan 22.35 and 11.56)
+FBP_FILTER = "ramp"
+
+
+def tv_solver(inp):
+    """The TV reconstruction's factor for the input's operator, made once and kept in inp."""
+    if "tv" not in inp:
+        A = dense_matrix(inp)
+        inp["tv"] = recon.TV(A.T @ A, inp["shape"], ADMM_RHO[inp["op"]])
+    return inp["tv"]
+
+
+def tv_baseline(inp, i, lam):
+    A = dense_matrix(inp)
+    return tv_solver(inp).solve((A.T @ inp["y"][i])[None], lam, TV_ITERS)[0]
+
+
+def zero_filled_mri(inp, y):
+    """The zero-filled inverse FFT, coil-combined with the maps: S^H F^H M^T y / sum_c |S_c|^2 (the real part for
+    real images), i.e. A^T y for maps normalised as ESPIRiT's and the simulated ones are."""
+    op = inp["mri"]
+    w = (np.abs(op.maps) ** 2).sum(axis=0).reshape(-1)
+    w = np.where(w > 0, w, 1.0)
+    x = op.adjoint(y[None])[0].reshape(op.C, -1) / w
+    return x.reshape(-1)
+
+
+def baselines_mri(inp, i):
+    """MRI baselines for image i: the zero-filled inverse FFT (coil-combined) and SENSE-TV (TV with A = M F S, the
+    maps included; for one coil plain TV-regularised least squares)."""
+    return [("zero-filled", lambda: zero_filled_mri(inp, inp["y"][i])),
+            ("tv", lambda: tv_baseline(inp, i, TV_LAMBDA_MRI))]
+
+
+def baselines_ct(inp, i):
+    """CT baselines for image i: filtered backprojection (parallel beam: scikit-image's iradon mapped to our
+    geometry, recon.fbp_parallel; none for fan beam) and TV with our projector (dense, from dpsolve)."""
+    g = inp["ct"]
+    c, h, w = inp["shape"]
+    out = []
+    if g["geometry"] == "parallel":
+        def fbp():
+            sino = inp["y"][i].reshape(c, len(g["angles"]), g["det_count"])
+            return np.stack([recon.fbp_parallel(sino[k], g["angles"], g["det_spacing"], h, w, FBP_FILTER)
+                             for k in range(c)])
+        out.append(("fbp", fbp))
+    out.append(("tv", lambda: tv_baseline(inp, i, TV_LAMBDA_CT)))
+    return out
+
+
+BASELINES = {"inpaint": baselines_inpaint, "blur": baselines_blur, "sr": baselines_sr, "mri": baselines_mri,
+             "ct": baselines_ct}
