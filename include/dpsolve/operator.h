@@ -88,6 +88,11 @@ PETSC_EXTERN PetscErrorCode DpsOperatorApplyTransposeArray(DpsOperator, const Pe
 /* Optional capabilities: ask with Has, never by type. */
 PETSC_EXTERN PetscErrorCode DpsOperatorHasNormalInverse(DpsOperator, PetscBool *);
 PETSC_EXTERN PetscErrorCode DpsOperatorApplyNormalInverse(DpsOperator, PetscReal, PetscReal, Vec, Vec); /* (aI + b A^T A)^{-1} x */
+/* A symmetric positive definite approximation of (aI + b A^T A)^{-1} for preconditioning CG on aI + b A^T A: the
+   exact inverse where the operator has one, else the type's approximation (blur reflect: a DCT-I form for kernels
+   symmetric in each axis, else the circular blur's exact inverse with the same kernel; methods.md section 8) */
+PETSC_EXTERN PetscErrorCode DpsOperatorHasNormalInversePreconditioner(DpsOperator, PetscBool *);
+PETSC_EXTERN PetscErrorCode DpsOperatorApplyNormalInversePreconditioner(DpsOperator, PetscReal, PetscReal, Vec, Vec);
 /* (c I_m + A diag(v) A^T)^{-1} y in measurement space, v [n] >= 0 (PiGDM, CA-DPS), when the operator has it */
 PETSC_EXTERN PetscErrorCode DpsOperatorHasMeasurementInverse(DpsOperator, PetscBool *);
 PETSC_EXTERN PetscErrorCode DpsOperatorApplyMeasurementInverse(DpsOperator, PetscReal, const PetscReal[], const PetscReal[], PetscReal[]);

@@ -12,7 +12,8 @@ PETSC_EXTERN PetscErrorCode DpsPrecisionSetCoefficients(DpsPrecision, PetscReal,
 /* Lambda = diag(a) + b A^T A with a per-entry a [n] (the C-DPS x0 form with a covariance-aware r_t^2). Call
    DpsPrecisionUseDiagonal before DpsPrecisionCreateKSP: its KSPs are then preconditioned by
    diag(a + b diag(A^T A))^{-1} where the operator has both diag(A^T A) and an exact (aI + b A^T A)^{-1}
-   (inpainting: exact), else by diag(a)^{-1} (diagonal plus rank m: at most m + 1 CG iterations). */
+   (inpainting: exact); by the operator's approximate (mean(a) I + b A^T A)^{-1} where it has one and no exact
+   inverse (blur reflect); else by diag(a)^{-1} (diagonal plus rank m: at most m + 1 CG iterations). */
 PETSC_EXTERN PetscErrorCode DpsPrecisionUseDiagonal(DpsPrecision);
 PETSC_EXTERN PetscErrorCode DpsPrecisionSetDiagonalCoefficients(DpsPrecision, const PetscReal[], PetscReal);
 /* PW-CG (methods.md section 3): z = sqrt(a) e1 + sqrt(b) A^T e2 (sqrt(a) entrywise with a per-entry a) for standard normal e1 [n], e2 [m], so that

@@ -10,6 +10,17 @@
    and FOLDS the extension onto the pixels it came from (the flipped kernel alone is not the adjoint).
    circular: A = F^* diag(conj G) F with G the DFT of the kernel folded onto the H x W torus, so
    A^T A = F^* diag(|G|^2) F: exact (a I + b A^T A)^{-1}, diag(A^T A) = sum g^2, and an SVD in the real Fourier basis.
+   reflect has no exact inverse; it offers a preconditioner for CG on a I + b A^T A, with its own H x W plans:
+   - a kernel symmetric in each axis (k[a, b] = k[kh-1-a, b] = k[a, kw-1-b], the Gaussian): the reflect extension is
+     the even extension E onto the 2(H - 1) x 2(W - 1) torus, so A = D^{-1} E^T K E with K the circular blur there and
+     D = E^T E = d_H (x) d_W, d = (1, 2, ..., 2, 1); M = D^{1/2} A D^{-1/2} is symmetric and diagonal in the DCT-I,
+     with eigenvalues lambda the torus DFT of the folded kernel, and A^T A = S M (4 D^{-1}) M S with S = D^{1/2} / 2.
+     The preconditioner P = S^{-1} (a I + b M^2)^{-1} S^{-1} = R diag(1 / (a + b lambda^2)) R D^{-1} / ((H-1)(W-1)),
+     R the unnormalised 2-D DCT-I (FFTW REDFT00), satisfies P^{-1} <= a I + b A^T A <= 4 P^{-1} (S <= I and
+     I <= 4 D^{-1} <= 4 I): the preconditioned spectrum lies in [1, 4] for every a, b (the Neumann-boundary DCT
+     preconditioner of Ng, Chan and Tang, here for the whole-sample mirror with its boundary weights);
+   - any other kernel (motion blur): Strang's circulant, the circular blur's exact (a I + b A_c^T A_c)^{-1} with the
+     same kernel (A - A_c is nonzero only within the kernel's reach of the borders).
    Plans are made once, when the operator has its shape and kernel (FFTW_ESTIMATE: the same plan, hence the same
    rounding, on every rank and every run). */
 #include <dpsolve/dpsolve.h>
@@ -30,6 +41,9 @@ typedef struct {
   PetscInt     *eh, *ew;            /* reflect: the image row (column) of each extended row (column) */
   PetscReal     gsq;                /* circular: sum of the folded kernel's squares, diag(A^T A) */
   PetscInt      ne, *es, *ekind, *epart; /* circular SVD: the half-spectrum entries that carry real coefficients */
+  PetscBool     dct;                /* reflect's preconditioner: DCT-I (symmetric kernel) or circulant */
+  double       *pr, *pc, *pG;       /* its H x W real buffer, spectrum buffer (circulant), kernel's spectrum (lambda for DCT) */
+  fftw_plan     pfwd, pbwd;         /* circulant: r2c, c2r; DCT: REDFT00 in place (its own inverse up to scale) */
 } Operator_Blur;
 
 /* the scipy.ndimage.gaussian_filter of a centred delta, as the reference code builds its kernel: the 1-D
@@ -65,12 +79,18 @@ static PetscErrorCode DpsOperatorBlurFree(Operator_Blur *bl)
   PetscFunctionBegin;
   if (bl->fwd) fftw_destroy_plan(bl->fwd);
   if (bl->bwd) fftw_destroy_plan(bl->bwd);
-  bl->fwd = bl->bwd = NULL;
+  if (bl->pfwd) fftw_destroy_plan(bl->pfwd);
+  if (bl->pbwd) fftw_destroy_plan(bl->pbwd);
+  bl->fwd = bl->bwd = bl->pfwd = bl->pbwd = NULL;
   fftw_free(bl->r);
   fftw_free(bl->c);
   fftw_free(bl->G);
-  bl->r = NULL;
-  bl->c = bl->G = NULL;
+  fftw_free(bl->pr);
+  fftw_free(bl->pc);
+  fftw_free(bl->pG);
+  bl->r = bl->pr = NULL;
+  bl->dct = PETSC_FALSE;
+  bl->c = bl->G = bl->pc = bl->pG = NULL;
   PetscCall(PetscFree2(bl->eh, bl->ew));
   PetscCall(PetscFree3(bl->es, bl->ekind, bl->epart));
   bl->ne = 0;
@@ -105,6 +125,15 @@ static PetscErrorCode DpsOperatorBlurBasis(Operator_Blur *bl)
   PetscFunctionReturn(0);
 }
 
+/* r [H x stride] <- the kernel folded onto the H x W torus: k[a, b] added at ((a - ch) mod H, (b - cw) mod W) */
+static void FoldKernel(Operator_Blur *bl, PetscInt H, PetscInt W, PetscInt stride, double r[])
+{
+  const PetscInt ch = bl->kh / 2, cw = bl->kw / 2;
+  for (PetscInt e = 0; e < H * stride; e++) r[e] = 0.0;
+  for (PetscInt a = 0; a < bl->kh; a++)
+    for (PetscInt b = 0; b < bl->kw; b++) r[((a - ch) % H + H) % H * stride + ((b - cw) % W + W) % W] += bl->kernel[a * bl->kw + b];
+}
+
 /* sizes, plans and the kernel's spectrum, once the operator has both its data shape and its kernel */
 static PetscErrorCode DpsOperatorBlurConfigure(DpsOperator op)
 {
@@ -130,16 +159,12 @@ static PetscErrorCode DpsOperatorBlurConfigure(DpsOperator op)
   bl->bwd = fftw_plan_dft_c2r_2d((int)bl->Hp, (int)bl->Wp, (fftw_complex *)bl->c, bl->r, FFTW_ESTIMATE);
   PetscCheck(bl->fwd && bl->bwd, PETSC_COMM_SELF, PETSC_ERR_LIB, "FFTW could not plan a %" PetscInt_FMT " x %" PetscInt_FMT " transform", bl->Hp, bl->Wp);
   /* the kernel on the FFT grid: at the origin (reflect, no wrap reaches a kept output) or folded onto the torus */
-  for (PetscInt e = 0; e < N; e++) bl->r[e] = 0.0;
-  for (PetscInt a = 0; a < bl->kh; a++)
-    for (PetscInt b = 0; b < bl->kw; b++) {
-      PetscInt u = a, v = b;
-      if (bl->mode == DPS_BLUR_CIRCULAR) {
-        u = ((a - ch) % bl->H + bl->H) % bl->H;
-        v = ((b - cw) % bl->W + bl->W) % bl->W;
-      }
-      bl->r[u * bl->Wp + v] += bl->kernel[a * bl->kw + b];
-    }
+  if (bl->mode == DPS_BLUR_CIRCULAR) FoldKernel(bl, bl->H, bl->W, bl->Wp, bl->r);
+  else {
+    for (PetscInt e = 0; e < N; e++) bl->r[e] = 0.0;
+    for (PetscInt a = 0; a < bl->kh; a++)
+      for (PetscInt b = 0; b < bl->kw; b++) bl->r[a * bl->Wp + b] = bl->kernel[a * bl->kw + b];
+  }
   bl->gsq = 0.0;
   for (PetscInt e = 0; e < N; e++) bl->gsq += bl->r[e] * bl->r[e];
   fftw_execute(bl->fwd);
@@ -151,6 +176,40 @@ static PetscErrorCode DpsOperatorBlurConfigure(DpsOperator op)
     PetscCall(PetscMalloc2(bl->Hp, &bl->eh, bl->Wp, &bl->ew));
     for (PetscInt p = 0; p < bl->Hp; p++) bl->eh[p] = Mirror(p - ch, bl->H);
     for (PetscInt q = 0; q < bl->Wp; q++) bl->ew[q] = Mirror(q - cw, bl->W);
+    /* the preconditioner: DCT-I for a kernel symmetric in each axis, else the circular blur's spectrum */
+    bl->dct = bl->H > 1 && bl->W > 1 ? PETSC_TRUE : PETSC_FALSE;
+    for (PetscInt a = 0; a < bl->kh; a++)
+      for (PetscInt b = 0; b < bl->kw; b++)
+        if (bl->kernel[a * bl->kw + b] != bl->kernel[(bl->kh - 1 - a) * bl->kw + b] || bl->kernel[a * bl->kw + b] != bl->kernel[a * bl->kw + bl->kw - 1 - b]) bl->dct = PETSC_FALSE;
+    if (bl->dct) {
+      const PetscInt Ht = 2 * (bl->H - 1), Wt = 2 * (bl->W - 1);
+      double        *t;
+      bl->pr = fftw_alloc_real((size_t)(bl->H * bl->W));
+      bl->pG = fftw_alloc_real((size_t)(bl->H * bl->W));
+      t      = fftw_alloc_real((size_t)(Ht * Wt));
+      PetscCheck(bl->pr && bl->pG && t, PETSC_COMM_SELF, PETSC_ERR_MEM, "blur: cannot allocate the preconditioner's DCT buffers of %" PetscInt_FMT " x %" PetscInt_FMT, bl->H, bl->W);
+      bl->pfwd = fftw_plan_r2r_2d((int)bl->H, (int)bl->W, bl->pr, bl->pr, FFTW_REDFT00, FFTW_REDFT00, FFTW_ESTIMATE);
+      PetscCheck(bl->pfwd, PETSC_COMM_SELF, PETSC_ERR_LIB, "FFTW could not plan a %" PetscInt_FMT " x %" PetscInt_FMT " DCT-I", bl->H, bl->W);
+      /* lambda: the DFT of the kernel folded onto the 2(H - 1) x 2(W - 1) torus (even), the DCT-I of its first block */
+      FoldKernel(bl, Ht, Wt, Wt, t);
+      for (PetscInt i = 0; i < bl->H; i++)
+        for (PetscInt j = 0; j < bl->W; j++) bl->pr[i * bl->W + j] = t[i * Wt + j];
+      fftw_free(t);
+      fftw_execute(bl->pfwd);
+      for (PetscInt e = 0; e < bl->H * bl->W; e++) bl->pG[e] = bl->pr[e];
+    } else {
+      const PetscInt Wc = bl->W / 2 + 1;
+      bl->pr = fftw_alloc_real((size_t)(bl->H * bl->W));
+      bl->pc = (double *)fftw_alloc_complex((size_t)(bl->H * Wc));
+      bl->pG = (double *)fftw_alloc_complex((size_t)(bl->H * Wc));
+      PetscCheck(bl->pr && bl->pc && bl->pG, PETSC_COMM_SELF, PETSC_ERR_MEM, "blur: cannot allocate the preconditioner's FFT buffers of %" PetscInt_FMT " x %" PetscInt_FMT, bl->H, bl->W);
+      bl->pfwd = fftw_plan_dft_r2c_2d((int)bl->H, (int)bl->W, bl->pr, (fftw_complex *)bl->pc, FFTW_ESTIMATE);
+      bl->pbwd = fftw_plan_dft_c2r_2d((int)bl->H, (int)bl->W, (fftw_complex *)bl->pc, bl->pr, FFTW_ESTIMATE);
+      PetscCheck(bl->pfwd && bl->pbwd, PETSC_COMM_SELF, PETSC_ERR_LIB, "FFTW could not plan a %" PetscInt_FMT " x %" PetscInt_FMT " transform", bl->H, bl->W);
+      FoldKernel(bl, bl->H, bl->W, bl->W, bl->pr);
+      fftw_execute(bl->pfwd);
+      for (PetscInt e = 0; e < 2 * bl->H * Wc; e++) bl->pG[e] = bl->pc[e];
+    }
   } else PetscCall(DpsOperatorBlurBasis(bl));
   op->m = op->n = op->shape[0] * bl->H * bl->W;
   for (int d = 0; d < 3; d++) op->outshape[d] = op->shape[d];
@@ -233,6 +292,46 @@ static PetscErrorCode DpsOperatorNormalInverse_Blur(DpsOperator op, PetscReal a,
     }
     fftw_execute(bl->bwd);
     PetscCall(PetscArraycpy(y + ch * HW, bl->r, HW));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* reflect's preconditioner (symmetric positive definite, as CG needs): for a symmetric kernel the DCT-I form
+   R diag(1 / (a + b lambda^2)) R D^{-1} / ((H-1)(W-1)); else (a I + b A_c^T A_c)^{-1} = F^* diag(1 / (a + b |G_c|^2)) F
+   of the circular blur A_c with the same kernel */
+static PetscErrorCode DpsOperatorNormalInversePreconditioner_Blur(DpsOperator op, PetscReal a, PetscReal b, const PetscReal x[], PetscReal y[])
+{
+  Operator_Blur *bl = (Operator_Blur *)op->data;
+  const PetscInt HW = bl->H * bl->W, nc = bl->H * (bl->W / 2 + 1);
+  const double   s  = 1.0 / (double)HW;
+
+  PetscFunctionBegin;
+  if (bl->dct) {
+    const double sd = 1.0 / ((double)(bl->H - 1) * (double)(bl->W - 1));
+    for (PetscInt ch = 0; ch < op->shape[0]; ch++) {
+      const PetscReal *xc = x + ch * HW;
+      for (PetscInt i = 0; i < bl->H; i++)
+        for (PetscInt j = 0; j < bl->W; j++) { /* D^{-1} x */
+          double d = (i == 0 || i == bl->H - 1 ? 1.0 : 2.0) * (j == 0 || j == bl->W - 1 ? 1.0 : 2.0);
+          bl->pr[i * bl->W + j] = xc[i * bl->W + j] / d;
+        }
+      fftw_execute(bl->pfwd);
+      for (PetscInt e = 0; e < HW; e++) bl->pr[e] *= sd / (a + b * bl->pG[e] * bl->pG[e]);
+      fftw_execute(bl->pfwd);
+      PetscCall(PetscArraycpy(y + ch * HW, bl->pr, HW));
+    }
+    PetscFunctionReturn(0);
+  }
+  for (PetscInt ch = 0; ch < op->shape[0]; ch++) {
+    PetscCall(PetscArraycpy(bl->pr, x + ch * HW, HW));
+    fftw_execute(bl->pfwd);
+    for (PetscInt e = 0; e < nc; e++) {
+      double d = s / (a + b * (bl->pG[2 * e] * bl->pG[2 * e] + bl->pG[2 * e + 1] * bl->pG[2 * e + 1]));
+      bl->pc[2 * e] *= d;
+      bl->pc[2 * e + 1] *= d;
+    }
+    fftw_execute(bl->pbwd);
+    PetscCall(PetscArraycpy(y + ch * HW, bl->pr, HW));
   }
   PetscFunctionReturn(0);
 }
@@ -351,12 +450,13 @@ static PetscErrorCode DpsOperatorBlurSetOps(DpsOperator op)
   PetscBool      circ = bl->mode == DPS_BLUR_CIRCULAR ? PETSC_TRUE : PETSC_FALSE;
 
   PetscFunctionBegin;
-  op->ops->normalinverse  = circ ? DpsOperatorNormalInverse_Blur : NULL;
-  op->ops->normaldiagonal = circ ? DpsOperatorNormalDiagonal_Blur : NULL;
-  op->ops->svdsetup       = circ ? DpsOperatorSVDSetUp_Blur : NULL;
-  op->ops->vt             = circ ? DpsOperatorVT_Blur : NULL;
-  op->ops->v              = circ ? DpsOperatorV_Blur : NULL;
-  op->ops->ut             = circ ? DpsOperatorUT_Blur : NULL;
+  op->ops->normalinverse   = circ ? DpsOperatorNormalInverse_Blur : NULL;
+  op->ops->normalinversepc = circ ? NULL : DpsOperatorNormalInversePreconditioner_Blur;
+  op->ops->normaldiagonal  = circ ? DpsOperatorNormalDiagonal_Blur : NULL;
+  op->ops->svdsetup        = circ ? DpsOperatorSVDSetUp_Blur : NULL;
+  op->ops->vt              = circ ? DpsOperatorVT_Blur : NULL;
+  op->ops->v               = circ ? DpsOperatorV_Blur : NULL;
+  op->ops->ut              = circ ? DpsOperatorUT_Blur : NULL;
   PetscCall(DpsOperatorBlurConfigure(op));
   PetscFunctionReturn(0);
 }

@@ -309,6 +309,29 @@ PetscErrorCode DpsOperatorApplyNormalInverse(DpsOperator op, PetscReal a, PetscR
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode DpsOperatorHasNormalInversePreconditioner(DpsOperator op, PetscBool *has)
+{
+  PetscFunctionBegin;
+  *has = op->ops->normalinverse || op->ops->normalinversepc ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode DpsOperatorApplyNormalInversePreconditioner(DpsOperator op, PetscReal a, PetscReal b, Vec x, Vec y)
+{
+  const PetscScalar *xa;
+  PetscScalar       *ya;
+
+  PetscFunctionBegin;
+  PetscCheck(op->ops->normalinverse || op->ops->normalinversepc, PETSC_COMM_SELF, PETSC_ERR_SUP, "operator type %s has no preconditioner for aI + b A^T A", ((PetscObject)op)->type_name);
+  PetscCall(VecGetArrayRead(x, &xa));
+  PetscCall(VecGetArrayWrite(y, &ya));
+  if (op->ops->normalinverse) PetscCall((*op->ops->normalinverse)(op, a, b, xa, ya));
+  else PetscCall((*op->ops->normalinversepc)(op, a, b, xa, ya));
+  PetscCall(VecRestoreArrayRead(x, &xa));
+  PetscCall(VecRestoreArrayWrite(y, &ya));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode DpsOperatorHasMeasurementInverse(DpsOperator op, PetscBool *has)
 {
   PetscFunctionBegin;

@@ -7,6 +7,8 @@ struct _DpsOperatorOps {
   PetscErrorCode (*apply)(DpsOperator, const PetscReal[], PetscReal[]);          /* required */
   PetscErrorCode (*applytranspose)(DpsOperator, const PetscReal[], PetscReal[]); /* required */
   PetscErrorCode (*normalinverse)(DpsOperator, PetscReal, PetscReal, const PetscReal[], PetscReal[]);
+  /* an SPD approximation of (aI + b A^T A)^{-1}, for preconditioning CG, where the type has no exact inverse */
+  PetscErrorCode (*normalinversepc)(DpsOperator, PetscReal, PetscReal, const PetscReal[], PetscReal[]);
   PetscErrorCode (*normaldiagonal)(DpsOperator, PetscReal[]);
   PetscErrorCode (*measurementinverse)(DpsOperator, PetscReal, const PetscReal[], const PetscReal[], PetscReal[]);
   PetscErrorCode (*svdsetup)(DpsOperator); /* computes the SVD on first use; with vt, v, ut below */
