@@ -24,6 +24,15 @@ static PetscErrorCode DpsOperatorNormalInverse_Chain(DpsOperator op, PetscReal a
   PetscFunctionReturn(0);
 }
 
+static PetscErrorCode DpsOperatorNormalInversePreconditioner_Chain(DpsOperator op, PetscReal a, PetscReal b, const PetscReal x[], PetscReal y[])
+{
+  DpsOperator p = ((Operator_Chain *)op->data)->parts[0];
+
+  PetscFunctionBegin;
+  PetscCall((*p->ops->normalinversepc)(p, a, b, x, y));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode DpsOperatorNormalDiagonal_Chain(DpsOperator op, PetscReal d[])
 {
   DpsOperator p = ((Operator_Chain *)op->data)->parts[0];
@@ -75,6 +84,23 @@ static PetscErrorCode DpsOperatorUT_Chain(DpsOperator op, const PetscReal y[], P
   PetscFunctionReturn(0);
 }
 
+/* a chain of one part offers that part's optional operations (the part's may change with its data shape, so
+   this runs again once the shapes have flowed through) */
+static void DpsOperatorChainForward(DpsOperator op)
+{
+  Operator_Chain *ch = (Operator_Chain *)op->data;
+  DpsOperator     one = ch->k == 1 ? ch->parts[0] : NULL;
+
+  op->ops->normalinverse      = one && one->ops->normalinverse ? DpsOperatorNormalInverse_Chain : NULL;
+  op->ops->normalinversepc    = one && one->ops->normalinversepc ? DpsOperatorNormalInversePreconditioner_Chain : NULL;
+  op->ops->normaldiagonal     = one && one->ops->normaldiagonal ? DpsOperatorNormalDiagonal_Chain : NULL;
+  op->ops->measurementinverse = one && one->ops->measurementinverse ? DpsOperatorMeasurementInverse_Chain : NULL;
+  op->ops->svdsetup           = one && one->ops->svdsetup ? DpsOperatorSVDSetUp_Chain : NULL;
+  op->ops->vt                 = one && one->ops->svdsetup ? DpsOperatorVT_Chain : NULL;
+  op->ops->v                  = one && one->ops->svdsetup ? DpsOperatorV_Chain : NULL;
+  op->ops->ut                 = one && one->ops->svdsetup ? DpsOperatorUT_Chain : NULL;
+}
+
 /* the shapes flow through the parts; m and n from the ends once every part is sized and they fit together */
 static PetscErrorCode DpsOperatorChainSize(DpsOperator op)
 {
@@ -84,16 +110,7 @@ static PetscErrorCode DpsOperatorChainSize(DpsOperator op)
   PetscFunctionBegin;
   op->m = op->n = 0;
   PetscCall(PetscFree(op->sv));
-  {
-    DpsOperator one = ch->k == 1 ? ch->parts[0] : NULL;
-    op->ops->normalinverse      = one && one->ops->normalinverse ? DpsOperatorNormalInverse_Chain : NULL;
-    op->ops->normaldiagonal     = one && one->ops->normaldiagonal ? DpsOperatorNormalDiagonal_Chain : NULL;
-    op->ops->measurementinverse = one && one->ops->measurementinverse ? DpsOperatorMeasurementInverse_Chain : NULL;
-    op->ops->svdsetup           = one && one->ops->svdsetup ? DpsOperatorSVDSetUp_Chain : NULL;
-    op->ops->vt                 = one && one->ops->svdsetup ? DpsOperatorVT_Chain : NULL;
-    op->ops->v                  = one && one->ops->svdsetup ? DpsOperatorV_Chain : NULL;
-    op->ops->ut                 = one && one->ops->svdsetup ? DpsOperatorUT_Chain : NULL;
-  }
+  DpsOperatorChainForward(op);
   if (!ch->k) PetscFunctionReturn(0);
   if (op->shape[0]) {
     for (int d = 0; d < 3; d++) shape[d] = op->shape[d];
@@ -101,6 +118,7 @@ static PetscErrorCode DpsOperatorChainSize(DpsOperator op)
       PetscCall(DpsOperatorSetDataShape(ch->parts[i], shape[0], shape[1], shape[2]));
       PetscCall(DpsOperatorGetMeasurementShape(ch->parts[i], shape));
     }
+    DpsOperatorChainForward(op);
   }
   for (PetscInt i = 0; i < ch->k; i++) {
     PetscInt m, n;

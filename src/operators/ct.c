@@ -11,10 +11,12 @@
    floor(c*) and floor(c*) + 1 (0 outside the image), with weight 1 / |d_y| (the path length per row); otherwise
    the same with columns and rows exchanged. One ray per bin, through its centre. y is [angle][bin] row-major per
    channel (C channels of (C, H, W) data are projected alike). diag(A^T A) is offered: a ray meets each pixel at
-   most once, so it is the sum of the squared weights. */
+   most once, so it is the sum of the squared weights. So is a Fourier preconditioner of a I + b A^T A where the
+   views cover all directions (below). */
 #include <dpsolve/dpsolve.h>
 #include "operators/operatorimpl.h"
 #include "io/h5.h"
+#include <fftw3.h>
 
 const char *const DpsCTGeometries[] = {"parallel", "fan", "DpsCTGeometry", "DPS_CT_", NULL};
 
@@ -24,7 +26,46 @@ typedef struct {
   PetscReal    *angles;      /* [na] radians */
   PetscReal     ds, S, E;    /* bin spacing; fan: source-origin and origin-detector distances */
   PetscReal    *ray;         /* [na D 4]: a point of the ray (x, y) and its unit direction (dx, dy) */
+  /* the preconditioner of a I + b A^T A (built on first use): the Fourier multiplier K [H Wc] of Chan's circulant
+     of A^T A's point-spread function at the image centre, on the H x W torus, with FFTW's buffers and plans */
+  PetscInt      Wc;
+  double       *K, *pr, *pc;
+  fftw_plan     pfwd, pbwd;
 } Operator_CT;
+
+static void DpsOperatorCTFreePreconditioner(Operator_CT *ct)
+{
+  if (ct->pfwd) fftw_destroy_plan(ct->pfwd);
+  if (ct->pbwd) fftw_destroy_plan(ct->pbwd);
+  fftw_free(ct->K);
+  fftw_free(ct->pr);
+  fftw_free(ct->pc);
+  ct->pfwd = ct->pbwd = NULL;
+  ct->K = ct->pr = ct->pc = NULL;
+}
+
+static PetscErrorCode DpsOperatorNormalInversePreconditioner_CT(DpsOperator, PetscReal, PetscReal, const PetscReal[], PetscReal[]);
+
+/* The preconditioner is offered only where the view directions cover [0, pi): no gap between consecutive
+   directions (mod pi, widened by the fan's half-width for fan beam) exceeds 4 pi / na. A Fourier preconditioner
+   cannot represent a missing wedge: for 60 views over 90 degrees on 32 x 32 (a = 1, b = 400), P Lambda's spectrum
+   reached 5.8e3 and C-DPS at sigma_y 0.05 took 6524 CG iterations per solve against 2680 unpreconditioned. */
+static PetscErrorCode DpsOperatorCTCoverage(DpsOperator op, PetscBool *covered)
+{
+  Operator_CT *ct = (Operator_CT *)op->data;
+  PetscReal   *phi, gap = 0.0, fan = 0.0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(ct->na, &phi));
+  for (PetscInt a = 0; a < ct->na; a++) phi[a] = ct->angles[a] - PETSC_PI * PetscFloorReal(ct->angles[a] / PETSC_PI);
+  PetscCall(PetscSortReal(ct->na, phi));
+  for (PetscInt a = 1; a < ct->na; a++) gap = PetscMax(gap, phi[a] - phi[a - 1]);
+  gap = PetscMax(gap, phi[0] + PETSC_PI - phi[ct->na - 1]);
+  if (ct->geometry == DPS_CT_FAN) fan = PetscAsinReal(PetscMin(1.0, 0.5 * PetscSqrtReal((PetscReal)(op->shape[1] * op->shape[1] + op->shape[2] * op->shape[2])) / ct->S));
+  *covered = gap - 2.0 * fan <= 4.0 * PETSC_PI / ct->na ? PETSC_TRUE : PETSC_FALSE;
+  PetscCall(PetscFree(phi));
+  PetscFunctionReturn(0);
+}
 
 /* the point and unit direction of every ray, once the operator has its geometry and data shape */
 static PetscErrorCode DpsOperatorCTConfigure(DpsOperator op)
@@ -33,6 +74,8 @@ static PetscErrorCode DpsOperatorCTConfigure(DpsOperator op)
 
   PetscFunctionBegin;
   PetscCall(PetscFree(ct->ray));
+  DpsOperatorCTFreePreconditioner(ct);
+  op->ops->normalinversepc = NULL;
   op->m = op->n = 0;
   op->outshape[0] = op->outshape[1] = op->outshape[2] = 0;
   if (!op->shape[0] || !ct->angles) PetscFunctionReturn(0);
@@ -62,6 +105,12 @@ static PetscErrorCode DpsOperatorCTConfigure(DpsOperator op)
   op->outshape[0] = op->shape[0];
   op->outshape[1] = ct->na;
   op->outshape[2] = ct->D;
+  {
+    PetscBool covered = PETSC_FALSE;
+
+    PetscCall(DpsOperatorCTCoverage(op, &covered));
+    op->ops->normalinversepc = covered ? DpsOperatorNormalInversePreconditioner_CT : NULL;
+  }
   PetscFunctionReturn(0);
 }
 
@@ -131,6 +180,117 @@ static PetscErrorCode DpsOperatorApplyTranspose_CT(DpsOperator op, const PetscRe
   PetscFunctionBegin;
   for (PetscInt e = 0; e < op->n; e++) x[e] = 0.0;
   for (PetscInt c = 0; c < op->shape[0]; c++) Project(ct, H, W, CT_ADJOINT, x + c * H * W, (PetscReal *)(y + c * ct->na * ct->D));
+  PetscFunctionReturn(0);
+}
+
+/* The preconditioner of CG on a I + b A^T A (methods.md section 8). A^T A is close to a convolution: for
+   parallel beam over n equispaced views in [0, pi) with bins of ds pixels, the kernel n / (pi ds |r|), whose 2-D
+   Fourier multiplier is n / (pi ds |xi|) (xi in cycles per pixel; Fessler and Booth 1999). Sparse or limited
+   angles make it anisotropic and Joseph's interpolation damps its high frequencies, so the kernel is measured
+   rather than modelled: h(d) = (A^T A e_p)(p + d), averaged over the CT_PSF_B x CT_PSF_B pixels p at the centre of
+   a virtual image twice the size (every offset between two pixels of the image fits; the same pixel lattice) and
+   symmetrised, h(d) <- (h(d) + h(-d)) / 2. The average because Joseph's A^T A varies with a pixel's position
+   between the bins (the point-spread functions of two neighbours differ by a factor 1.5 at offset 1): with one
+   pixel, P Lambda's spectrum reached 1e6 for 30 views on 32 x 32 at a = 1, b = 1e5; with 4 x 4, 9.2. The
+   preconditioner is T. Chan's optimal circulant on the H x W torus of the Toeplitz operator with kernel h,
+   c(k) = sum over the wraps d = k, k - (H, W) of (1 - |d_1| / H)(1 - |d_2| / W) h(d), with K = max(Re FFT(c), 0)
+   the Rayleigh quotients of the Fourier modes: P = F^* diag(1 / (a + b K)) F, symmetric positive definite for
+   a > 0. (Strang's circulant, h on a zero-padded 2H x 2W torus, had P Lambda's spectrum up to 2.7e3 for 64 views
+   on 16 x 16 at a = 1, b = 400, Chan's 6.8: Strang's multiplier vanishes between the spokes of sparse views,
+   where the operator on the finite image does not.) Fan beam: the parallel rays of the bin spacing
+   at the centre, ds S / (S + E), and each view's angle spread over the CT_FAN_SPREAD angles gamma_j evenly in the
+   fan's half-width asin(r / S) (r the image's half-diagonal), each weighted 1 / CT_FAN_SPREAD: a pixel off the
+   centre sees view theta at theta + gamma(x), so that averaged over the image the fan fills the gaps between the
+   views that parallel beam leaves (opposite views of a full scan are different lines). Its own rays would pass
+   behind the source on the larger virtual image. */
+#define CT_PSF_B      4
+#define CT_FAN_SPREAD 8
+static PetscErrorCode DpsOperatorCTSetUpPreconditioner(DpsOperator op)
+{
+  Operator_CT    *ct = (Operator_CT *)op->data;
+  const PetscInt  H = op->shape[1], W = op->shape[2], Hb = 2 * H - H % 2, Wb = 2 * W - W % 2, B = CT_PSF_B, Hg = Hb + 2 * B, Wg = Wb + 2 * B;
+  const PetscInt  J = ct->geometry == DPS_CT_FAN ? CT_FAN_SPREAD : 1;
+  Operator_CT     par = *ct;
+  PetscReal      *h, *y, *g;
+
+  PetscFunctionBegin;
+  ct->Wc = W / 2 + 1;
+  PetscCall(PetscCalloc3(Hb * Wb, &h, ct->na * ct->D, &y, Hg * Wg, &g));
+  if (ct->geometry == DPS_CT_FAN) {
+    par.geometry = DPS_CT_PARALLEL;
+    par.ds       = ct->ds * ct->S / (ct->S + ct->E);
+    PetscCall(PetscMalloc1(4 * ct->na * ct->D, &par.ray));
+  }
+  for (PetscInt sj = 0; sj < J; sj++) {
+    if (ct->geometry == DPS_CT_FAN) {
+      const PetscReal gm = PetscAsinReal(0.5 * PetscSqrtReal((PetscReal)(H * H + W * W)) / ct->S), gam = gm * (2.0 * sj + 1.0 - J) / J;
+      for (PetscInt a = 0; a < ct->na; a++) {
+        const PetscReal c = PetscCosReal(ct->angles[a] + gam), s = PetscSinReal(ct->angles[a] + gam);
+        for (PetscInt k = 0; k < ct->D; k++) {
+          PetscReal *r = par.ray + 4 * (a * ct->D + k), t = (k - 0.5 * (ct->D - 1)) * par.ds;
+          r[0] = t * c;
+          r[1] = t * s;
+          r[2] = s;
+          r[3] = -c;
+        }
+      }
+    }
+    for (PetscInt pi = 0; pi < B; pi++)
+      for (PetscInt pj = 0; pj < B; pj++) {
+        const PetscInt ci = Hg / 2 + pi - B / 2, cj = Wg / 2 + pj - B / 2;
+        for (PetscInt e = 0; e < Hg * Wg; e++) g[e] = 0.0;
+        g[ci * Wg + cj] = 1.0;
+        Project(&par, Hg, Wg, CT_FORWARD, g, y);
+        g[ci * Wg + cj] = 0.0;
+        Project(&par, Hg, Wg, CT_ADJOINT, g, y);
+        for (PetscInt i = 0; i < Hb; i++)
+          for (PetscInt j = 0; j < Wb; j++) h[i * Wb + j] += g[(ci + i - Hb / 2) * Wg + cj + j - Wb / 2] / (B * B * J);
+      }
+  }
+  if (ct->geometry == DPS_CT_FAN) PetscCall(PetscFree(par.ray));
+  ct->pr   = fftw_alloc_real((size_t)(H * W));
+  ct->pc   = (double *)fftw_alloc_complex((size_t)(H * ct->Wc));
+  ct->K    = fftw_alloc_real((size_t)(H * ct->Wc));
+  ct->pfwd = fftw_plan_dft_r2c_2d((int)H, (int)W, ct->pr, (fftw_complex *)ct->pc, FFTW_ESTIMATE);
+  ct->pbwd = fftw_plan_dft_c2r_2d((int)H, (int)W, (fftw_complex *)ct->pc, ct->pr, FFTW_ESTIMATE);
+  PetscCheck(ct->pr && ct->pc && ct->K && ct->pfwd && ct->pbwd, PETSC_COMM_SELF, PETSC_ERR_MEM, "ct: FFTW could not allocate the %" PetscInt_FMT " x %" PetscInt_FMT " preconditioner", H, W);
+  for (PetscInt i = 0; i < H; i++) /* Chan's circulant of the symmetrised kernel */
+    for (PetscInt j = 0; j < W; j++) {
+      PetscReal acc = 0.0;
+      for (int u = 0; u < 2; u++)
+        for (int v = 0; v < 2; v++) {
+          const PetscInt di = u ? i - H : i, dj = v ? j - W : j;
+          if (di <= -H || dj <= -W) continue;
+          acc += (1.0 - PetscAbsInt(di) / (PetscReal)H) * (1.0 - PetscAbsInt(dj) / (PetscReal)W) * 0.5 * (h[(Hb / 2 + di) * Wb + Wb / 2 + dj] + h[(Hb / 2 - di) * Wb + Wb / 2 - dj]);
+        }
+      ct->pr[i * W + j] = acc;
+    }
+  PetscCall(PetscFree3(h, y, g));
+  fftw_execute(ct->pfwd);
+  for (PetscInt e = 0; e < H * ct->Wc; e++) ct->K[e] = PetscMax(ct->pc[2 * e], 0.0);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DpsOperatorNormalInversePreconditioner_CT(DpsOperator op, PetscReal a, PetscReal b, const PetscReal x[], PetscReal y[])
+{
+  Operator_CT   *ct = (Operator_CT *)op->data;
+  const PetscInt H = op->shape[1], W = op->shape[2];
+
+  PetscFunctionBegin;
+  PetscCheck(a > 0 && b >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "ct: the preconditioner of a I + b A^T A needs a > 0 and b >= 0 (got %g and %g)", (double)a, (double)b);
+  if (!ct->K) PetscCall(DpsOperatorCTSetUpPreconditioner(op));
+  for (PetscInt c = 0; c < op->shape[0]; c++) {
+    const double s = 1.0 / ((double)H * (double)W);
+    PetscCall(PetscArraycpy(ct->pr, x + c * H * W, H * W));
+    fftw_execute(ct->pfwd);
+    for (PetscInt e = 0; e < H * ct->Wc; e++) {
+      const double d = s / (a + b * ct->K[e]);
+      ct->pc[2 * e] *= d;
+      ct->pc[2 * e + 1] *= d;
+    }
+    fftw_execute(ct->pbwd);
+    PetscCall(PetscArraycpy(y + c * H * W, ct->pr, H * W));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -255,6 +415,7 @@ static PetscErrorCode DpsOperatorDestroy_CT(DpsOperator op)
   PetscFunctionBegin;
   PetscCall(PetscFree(ct->angles));
   PetscCall(PetscFree(ct->ray));
+  DpsOperatorCTFreePreconditioner(ct);
   PetscCall(PetscFree(op->data));
   PetscFunctionReturn(0);
 }
