@@ -65,11 +65,14 @@ def main():
     N = end
     tmp = a.output + ".partial"
     with h5py.File(tmp, "w") as out:
-        for name in ("samples", "mean", "std", "y", "x0", "done"):
+        # the per-input datasets; cdps_smc: the particle filter's counts per input (-cdps_smc), with its attributes
+        for name in ("samples", "mean", "std", "y", "x0", "done", "cdps_smc"):
             if name not in first:
                 continue
             d = first[name]
             ds = out.create_dataset(name, shape=(N,) + d.shape[1:], dtype=d.dtype, chunks=(1,) + d.shape[1:])
+            for k, v in d.attrs.items():
+                ds.attrs[k] = v
             for lo, hi, pname, f in parts:
                 ds[lo:hi] = f[name][...]
         for k, v in first.attrs.items():

@@ -3,16 +3,16 @@
 # problems whose posterior is known, scored by the sliced Wasserstein distance to exact posterior draws.
 #
 #   bench/gmm/run.sh [-p problems per cell (20)] [-s draws (256)] [-n steps (100)] [-j parallel runs (2)]
-#                    [-x "8 80 800"] [-y "1 2 4"] [-o out dir (out/bench-gmm)]
+#                    [-x "8 80 800"] [-y "1 2 4"] [-m methods,comma,separated (all)] [-o out dir (out/bench-gmm)]
 #
 # Writes <out>/results.csv (one row per problem and method), <out>/table.md and <out>/sw.png (report.py).
 # Each run is one dpsolve process on one rank; -j runs go side by side. Seconds per sample are wall seconds of
 # the sampling loop (from the run's own timer) divided by the draws, so they compare methods within one run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-P=20 S=256 STEPS=100 J=2 DX="8 80 800" DY="1 2 4" OUT=out/bench-gmm
-while getopts "p:s:n:j:x:y:o:" o; do
-  case $o in p) P=$OPTARG ;; s) S=$OPTARG ;; n) STEPS=$OPTARG ;; j) J=$OPTARG ;; x) DX=$OPTARG ;; y) DY=$OPTARG ;; o) OUT=$OPTARG ;; *) exit 2 ;; esac
+P=20 S=256 STEPS=100 J=2 DX="8 80 800" DY="1 2 4" ONLY="" OUT=out/bench-gmm
+while getopts "p:s:n:j:x:y:m:o:" o; do
+  case $o in p) P=$OPTARG ;; s) S=$OPTARG ;; n) STEPS=$OPTARG ;; j) J=$OPTARG ;; x) DX=$OPTARG ;; y) DY=$OPTARG ;; m) ONLY=$OPTARG ;; o) OUT=$OPTARG ;; *) exit 2 ;; esac
 done
 dps=$(pwd)/${DPSOLVE:-build/dpsolve}
 [ -x "$dps" ] || { echo "bench/gmm: $dps not found: run scripts/setup.sh first" >&2; exit 1; }
@@ -29,12 +29,15 @@ METHODS=(
   "cdps|-sampler_type cdps|$STEPS"
   "cdps-independent|-sampler_type cdps -cdps_coupling independent|$STEPS"
   "cadps|-sampler_type cadps -cadps_probes 1 -cadps_fd_step 1e-3|$STEPS"
+  "cadps-posterior-score|-sampler_type cadps -cadps_probes 1 -cadps_fd_step 1e-3 -cadps_update posterior_score|$STEPS"
   "dps-0.1|-sampler_type dps -dps_zeta 0.1|$STEPS"
   "dps-1.0|-sampler_type dps -dps_zeta 1.0|$STEPS"
   "pigdm|-sampler_type pigdm|$STEPS"
   "ddrm|-sampler_type ddrm -ddrm_eta 0.85 -ddrm_eta_b 1|20"
   "ddpm|-sampler_type ddpm|$STEPS"
+  "cdps-smc|-sampler_type cdps -cdps_smc -schedule_variance large|$STEPS"
 )
+picked() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 
 jobs=$OUT/jobs.txt
 : > "$jobs"
@@ -43,6 +46,7 @@ for dx in $DX; do for dy in $DY; do for p in $(seq 1 "$P"); do
   [ -e "$in" ] || "$dps" simulate -output "$in" -dx "$dx" -dy "$dy" -inputs 1 -seed "$p" > /dev/null
   for m in "${METHODS[@]}"; do
     IFS='|' read -r name opts steps <<< "$m"
+    picked "$name" || continue
     echo "$dx $dy $p $name $steps $opts" >> "$jobs"
   done
 done; done; done

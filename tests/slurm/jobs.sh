@@ -79,6 +79,13 @@ expect_in p1.log "wrote p1.h5: 2 inputs x 4 draws"
 "$PYTHON" "$SRC/slurm/merge.py" -o merged.h5 p2.h5 p0.h5 p1.h5 >merge.log 2>&1 || { cat merge.log >&2; fail "merge.py failed"; }
 same_output whole.h5 merged.h5
 [ "$(attr merged.h5 cg_iterations)" = "$(attr whole.h5 cg_iterations)" ] || fail "merged counters differ from one run's"
+# the particle form's per-input counts (/cdps_smc) are merged too
+dps 1 smcw.log run -input in.h5 -output smc-whole.h5 "${QUICK[@]}" -cdps_smc
+dps 1 smc0.log run -input in.h5 -output smc-p0.h5 "${QUICK[@]}" -cdps_smc -input_part 0,2
+dps 1 smc1.log run -input in.h5 -output smc-p1.h5 "${QUICK[@]}" -cdps_smc -input_part 1,2
+"$PYTHON" "$SRC/slurm/merge.py" -o smc-merged.h5 smc-p0.h5 smc-p1.h5 >smcmerge.log 2>&1 || { cat smcmerge.log >&2; fail "merge.py failed on -cdps_smc parts"; }
+same_output smc-whole.h5 smc-merged.h5
+same_datasets smc-whole.h5 smc-merged.h5 /cdps_smc
 merge_fails() { # merge_fails CASE message parts...
   local case=$1 msg=$2
   shift 2
