@@ -104,13 +104,21 @@ done
 dps 1 run_ddrm.log run -input mri_complex.h5 -output ddrm.h5 -sampler_type ddrm "${QUICK[@]}"
 dps 1 run_cdps.log run -input mri_real.h5 -output cdps.h5 -sampler_type cdps "${QUICK[@]}"
 dps 1 run_ct.log run -input ct_fan.h5 -output ct_out.h5 -sampler_type dps "${QUICK[@]}"
+# the CG solves of cdps and pigdm on sparse-view CT at the demo's size (32 x 32, 30 views, sigma_y 0.05): the
+# first step needs thousands of iterations even with ct's circulant preconditioner, and stopped at 1000 before
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+PYTHONPATH="$TOOLS" "$PYTHON" -m dpstools.make ct --views 30 --sigma-y 0.05 --images 1 --out ct30.h5 >ct30.log 2>&1 || { cat ct30.log >&2; fail "dpstools.make ct --views 30 failed"; }
+for s in cdps pigdm; do
+  dps 1 "run_ct30_$s.log" run -input ct30.h5 -output "ct30_$s.h5" -sampler_type $s -samples 1 -steps 3 -run_view 0 -progress 0 \
+    -options_file_yaml "$SRC/configs/models/fmnist32.yaml" -score_unet_weights "$SRC/data/models/fmnist32.h5"
+done
 # on 2 ranks: every rank loads the operator (the CSR indices are read collectively)
 dps 2 run_matrix.log run -input matrix.h5 -output matrix_out.h5 -sampler_type dps "${QUICK[@]}"
 "$PYTHON" - <<'PY'
 import h5py, numpy as np
 with h5py.File("matrix_out.h5", "r") as f:
     assert np.array_equal(f["y"][...], np.load("ax0.npy")), "the run's /y is not the given y = A x0"
-for o in ("ddrm.h5", "cdps.h5", "ct_out.h5"):
+for o in ("ddrm.h5", "cdps.h5", "ct_out.h5", "ct30_cdps.h5", "ct30_pigdm.h5"):
     with h5py.File(o, "r") as f:
         assert np.all(np.isfinite(f["samples"][...])), o
 PY
