@@ -10,7 +10,8 @@ for r in csv.DictReader(open(sys.argv[1])):
     unique[(r["dx"], r["dy"], r["problem"], r["method"])] = r
 rows = list(unique.values())
 # the methods in the order of bench/gmm/run.sh, then any others
-known = ["cdps", "cdps-independent", "cdps-smc", "cadps", "cadps-posterior-score", "dps-0.1", "dps-1.0", "pigdm", "ddrm", "ddpm"]
+known = ["cdps", "cdps-independent", "cdps-smc", "cadps", "cadps-posterior-score", "dps-0.1", "dps-1.0", "pigdm",
+         "pigdm-posterior-score", "ddrm", "ddpm"]
 order = [m for m in known if any(r["method"] == m for r in rows)]
 order += sorted({r["method"] for r in rows} - set(order))
 cells = collections.OrderedDict()
