@@ -1,7 +1,7 @@
 /* The checks every operator test runs on one operator, against a dense matrix built column by column (A e_j):
    the adjoint identity and the dense A^T, and, where offered, diag(A^T A), (a I + b A^T A)^{-1},
-   (c I + A diag(v) A^T)^{-1} and the SVD; and the HDF5 round trip. The same checks as unit_operator_images
-   (test_operator_images.c, where they were written first), shared here for the medical operators' test. */
+   (c I + A diag(v) A^T)^{-1} and the SVD; and the HDF5 round trip. Shared by unit_operator_images
+   (test_operator_images.c) and unit_operator_medical (test_operator_medical.c). */
 #ifndef DPS_OPERATORTEST_H
 #define DPS_OPERATORTEST_H
 #include <dpsolve/dpsolve.h>
