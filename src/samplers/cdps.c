@@ -643,8 +643,6 @@ static PetscErrorCode DpsSamplerSetFromOptions_CDPS(DpsSampler s, PetscOptionIte
   PetscCheck(c->floor > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_x0_floor %g must be positive", (double)c->floor);
   PetscCheck(c->s2 > 0 || c->s2 == -1.0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_x0_data_variance %g must be positive", (double)c->s2);
   PetscCheck(c->solves == 1 || c->solves == 2, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_solves %" PetscInt_FMT ": must be 1 or 2", c->solves);
-  PetscCheck(c->ess >= 0 && c->ess <= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_smc_ess %g must lie in [0, 1]", (double)c->ess);
-  PetscCheck(!c->smc || (c->space == DPS_CDPS_SPACE_XT && c->coupling == DPS_CDPS_COUPLING_SHARED && c->prior == DPS_CDPS_PRIOR_REVERSE), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "-cdps_smc needs -cdps_space xt, -cdps_coupling shared and -cdps_prior reverse (given %s, %s, %s): its path is draw 0's shared-coupling measurement chain (methods.md section 3, Particles)", DpsCDPSSpaces[c->space], DpsCDPSCouplings[c->coupling], DpsCDPSPriors[c->prior]);
   PetscFunctionReturn(0);
 }
 
@@ -670,6 +668,9 @@ static PetscErrorCode DpsSamplerSetUp_CDPS(DpsSampler s)
   Sampler_CDPS *c = (Sampler_CDPS *)s->data;
 
   PetscFunctionBegin;
+  /* checked here, not in the options block, whose strings an error there would leave allocated */
+  PetscCheck(c->ess >= 0 && c->ess <= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-cdps_smc_ess %g must lie in [0, 1]", (double)c->ess);
+  PetscCheck(!c->smc || (c->space == DPS_CDPS_SPACE_XT && c->coupling == DPS_CDPS_COUPLING_SHARED && c->prior == DPS_CDPS_PRIOR_REVERSE), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "-cdps_smc needs -cdps_space xt, -cdps_coupling shared and -cdps_prior reverse (given %s, %s, %s): its path is draw 0's shared-coupling measurement chain (methods.md section 3, Particles)", DpsCDPSSpaces[c->space], DpsCDPSCouplings[c->coupling], DpsCDPSPriors[c->prior]);
   PetscCall(DpsSamplerReset_CDPS(c));
   PetscCall(DpsPrecisionCreate(s->op, &c->Lambda));
   {
