@@ -12,8 +12,7 @@
      DpsPrecisionCreateKSP's solver converges within MAXITS iterations to a solution whose residual is checked here,
      while unpreconditioned CG (the code before this preconditioner) needs more than MAXITS. */
 #include <dpsolve/dpsolve.h>
-#include "linalg/precision.h"
-#include "unittest.h"
+#include "cgtest.h"
 
 #define MAXITS 30
 
@@ -100,54 +99,16 @@ static PetscErrorCode CheckAgainstDense(PetscInt C, PetscInt H, PetscInt W, Pets
 
 static PetscErrorCode CheckCG(PetscReal a, DpsTestRng *rng)
 {
-  DpsOperator  op;
-  DpsPrecision P;
-  KSP          ksp;
-  PC           pc;
-  Mat          L;
-  Vec          rhs, sol, res;
-  PetscReal    k[49], rn, bn;
-  PetscInt     its[2];
-  PetscScalar *ra;
+  DpsOperator op;
+  PetscReal   k[49];
+  PetscInt    its[2];
 
   PetscFunctionBegin;
   PetscCall(DpsBlurGaussianKernel(7, 1.0, k));
   PetscCall(MakeBlur(1, 32, 32, DPS_BLUR_REFLECT, 7, 7, k, &op));
-  PetscCall(DpsPrecisionCreate(op, &P));
-  PetscCall(DpsPrecisionSetCoefficients(P, a, 1.0 / (0.05 * 0.05)));
-  PetscCall(DpsPrecisionCreateKSP(P, "test_", &ksp));
-  PetscCall(KSPSetErrorIfNotConverged(ksp, PETSC_FALSE));
-  PetscCall(KSPSetTolerances(ksp, 1e-10, 1e-50, PETSC_DEFAULT, 10000));
-  PetscCall(DpsPrecisionGetMat(P, &L));
-  PetscCall(MatCreateVecs(L, &sol, &rhs));
-  PetscCall(VecDuplicate(rhs, &res));
-  PetscCall(VecGetArrayWrite(rhs, &ra));
-  for (PetscInt i = 0; i < 1024; i++) ra[i] = DpsTestNormal(rng);
-  PetscCall(VecRestoreArrayWrite(rhs, &ra));
-  for (int t = 0; t < 2; t++) {
-    KSPConvergedReason reason;
-    if (t == 1) {
-      PetscCall(KSPGetPC(ksp, &pc));
-      PetscCall(PCSetType(pc, PCNONE));
-    }
-    PetscCall(KSPSolve(ksp, rhs, sol));
-    PetscCall(KSPGetIterationNumber(ksp, &its[t]));
-    PetscCall(KSPGetConvergedReason(ksp, &reason));
-    PetscCall(MatMult(L, sol, res));
-    PetscCall(VecAXPY(res, -1.0, rhs));
-    PetscCall(VecNorm(res, NORM_2, &rn));
-    PetscCall(VecNorm(rhs, NORM_2, &bn));
-    PetscCall(PetscPrintf(PETSC_COMM_SELF, "CG on a I + b A^T A, blur reflect 32x32, Gaussian 7x7 sigma 1, a = %g, b = 400, %s: %d iterations, |Lambda x - r| / |r| = %.1e\n", (double)a, t ? "no preconditioner" : "DpsPrecisionCreateKSP's", (int)its[t], (double)(rn / bn)));
-    DPS_CHECK(reason > 0, "CG did not converge (reason %d)", (int)reason);
-    DPS_CHECK(rn <= 1e-8 * bn, "CG's solution has relative residual %.1e", (double)(rn / bn));
-  }
+  PetscCall(DpsTestPreconditionedCG(op, "blur reflect 32x32, Gaussian 7x7 sigma 1", a, 1.0 / (0.05 * 0.05), 10000, rng, its));
   DPS_CHECK(its[0] <= MAXITS, "preconditioned CG took %d iterations, more than %d", (int)its[0], MAXITS);
   DPS_CHECK(its[1] > MAXITS, "unpreconditioned CG took %d iterations: the bound %d does not tell them apart", (int)its[1], MAXITS);
-  PetscCall(VecDestroy(&rhs));
-  PetscCall(VecDestroy(&sol));
-  PetscCall(VecDestroy(&res));
-  PetscCall(KSPDestroy(&ksp));
-  PetscCall(DpsPrecisionDestroy(&P));
   PetscCall(DpsOperatorDestroy(&op));
   PetscFunctionReturn(0);
 }

@@ -13,7 +13,7 @@
 #include <dpsolve/dpsolve.h>
 #include <petscblaslapack.h>
 #include "linalg/precision.h"
-#include "unittest.h"
+#include "cgtest.h"
 
 static PetscErrorCode MakeCT(DpsCTGeometry g, PetscInt H, PetscInt na, PetscReal range, PetscReal S, PetscReal E, DpsOperator *op)
 {
@@ -118,56 +118,6 @@ static PetscErrorCode Spectrum(DpsOperator op, const char name[], PetscReal a, P
   PetscCall(VecDestroy(&y));
   PetscCall(PetscFree6(Acol, L, Q, R, P, w));
   PetscCall(PetscFree2(T, e));
-  PetscFunctionReturn(0);
-}
-
-/* CG iterations on a I + b A^T A to relative residual 1e-10: DpsPrecisionCreateKSP's, then without a preconditioner */
-static PetscErrorCode CG(DpsOperator op, const char name[], PetscReal a, PetscReal b, DpsTestRng *rng, PetscInt its[2])
-{
-  DpsPrecision P;
-  KSP          ksp;
-  PC           pc;
-  Mat          L;
-  Vec          rhs, sol, res;
-  PetscReal    rn, bn;
-  PetscInt     n;
-  PetscScalar *ra;
-
-  PetscFunctionBegin;
-  PetscCall(DpsPrecisionCreate(op, &P));
-  PetscCall(DpsPrecisionSetCoefficients(P, a, b));
-  PetscCall(DpsPrecisionCreateKSP(P, "test_", &ksp));
-  PetscCall(KSPSetErrorIfNotConverged(ksp, PETSC_FALSE));
-  PetscCall(KSPSetTolerances(ksp, 1e-10, 1e-50, PETSC_DEFAULT, 20000));
-  PetscCall(DpsPrecisionGetMat(P, &L));
-  PetscCall(MatCreateVecs(L, &sol, &rhs));
-  PetscCall(VecDuplicate(rhs, &res));
-  PetscCall(VecGetSize(rhs, &n));
-  PetscCall(VecGetArrayWrite(rhs, &ra));
-  for (PetscInt i = 0; i < n; i++) ra[i] = DpsTestNormal(rng);
-  PetscCall(VecRestoreArrayWrite(rhs, &ra));
-  for (int t = 0; t < 2; t++) {
-    KSPConvergedReason reason;
-    if (t == 1) {
-      PetscCall(KSPGetPC(ksp, &pc));
-      PetscCall(PCSetType(pc, PCNONE));
-    }
-    PetscCall(KSPSolve(ksp, rhs, sol));
-    PetscCall(KSPGetIterationNumber(ksp, &its[t]));
-    PetscCall(KSPGetConvergedReason(ksp, &reason));
-    PetscCall(MatMult(L, sol, res));
-    PetscCall(VecAXPY(res, -1.0, rhs));
-    PetscCall(VecNorm(res, NORM_2, &rn));
-    PetscCall(VecNorm(rhs, NORM_2, &bn));
-    PetscCall(PetscPrintf(PETSC_COMM_SELF, "CG on a I + b A^T A, %s, a = %g, b = %g, %s: %d iterations, |Lambda x - r| / |r| = %.1e\n", name, (double)a, (double)b, t ? "no preconditioner" : "DpsPrecisionCreateKSP's", (int)its[t], (double)(rn / bn)));
-    DPS_CHECK(reason > 0, "CG did not converge (reason %d)", (int)reason);
-    DPS_CHECK(rn <= 1e-8 * bn, "CG's solution has relative residual %.1e", (double)(rn / bn));
-  }
-  PetscCall(VecDestroy(&rhs));
-  PetscCall(VecDestroy(&sol));
-  PetscCall(VecDestroy(&res));
-  PetscCall(KSPDestroy(&ksp));
-  PetscCall(DpsPrecisionDestroy(&P));
   PetscFunctionReturn(0);
 }
 
@@ -284,7 +234,7 @@ int main(int argc, char **argv)
     PetscCall(Spectrum(op, cases[c].name, a, b, &cL, &cP, &lo, &hi));
     DPS_CHECK(lo >= 2e-4 && hi <= 20.0, "%s: the spectrum of P Lambda [%.3g, %.3g] is not within [2e-4, 20]", cases[c].name, (double)lo, (double)hi);
     DPS_CHECK(cP <= cL / 5, "%s: cond(P Lambda) = %.3g is not 5 times below cond(Lambda) = %.3g", cases[c].name, (double)cP, (double)cL);
-    PetscCall(CG(op, cases[c].name, a, b, &rng, its));
+    PetscCall(DpsTestPreconditionedCG(op, cases[c].name, a, b, 20000, &rng, its));
     DPS_CHECK(its[0] <= cases[c].maxits, "%s: preconditioned CG took %d iterations, more than %d", cases[c].name, (int)its[0], (int)cases[c].maxits);
     DPS_CHECK(its[1] > cases[c].maxits, "%s: unpreconditioned CG took %d iterations: the bound %d does not tell them apart", cases[c].name, (int)its[1], (int)cases[c].maxits);
     if (c == 0) PetscCall(CheckChain(op, &rng));
