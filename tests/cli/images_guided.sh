@@ -34,31 +34,7 @@ for mask in random box; do
   guided pigdm-clip $mask
 done
 
-"$PYTHON" - "$SRC" "${runs[@]}" <<'PY'
-import sys, h5py, numpy as np
-sys.path.insert(0, sys.argv[1] + "/tools")
-import image_metrics
-errors = []
-for run in sys.argv[2:]:
-    out, inp, mask = run.split()
-    with h5py.File(inp, "r") as fi, h5py.File(out, "r") as fo:
-        x0, y, m = fi["x0"][...], fi["y"][...], fi["operator/mask"][...]
-        samples, mean = fo["samples"][...], fo["mean"][...]
-    big = float(np.max(np.abs(samples))) if np.all(np.isfinite(samples)) else float("inf")
-    p, pz = [], []
-    for i in range(x0.shape[0]):
-        ref = x0[i].reshape(32, 32)
-        p.append(image_metrics.psnr(np.clip(mean[i].reshape(32, 32), -1, 1), ref, 2))
-        pz.append(image_metrics.psnr(np.clip((y[i] * m).reshape(32, 32), -1, 1), ref, 2))
-    margin = 5.0 if mask == "random" else 0.5
-    print(f"{out}: max |x| {big:.3g}, PSNR of the mean {np.mean(p):.2f} dB, zero-filled {np.mean(pz):.2f} dB")
-    if not big <= 10:
-        errors.append(f"{out}: max |x| = {big:.3g} > 10")
-    if not np.mean(p) > np.mean(pz) + margin:
-        errors.append(f"{out}: PSNR {np.mean(p):.2f} dB is not {margin} dB above the zero-filled {np.mean(pz):.2f} dB")
-if errors:
-    sys.exit("FAIL: images_guided: " + "; ".join(errors))
-PY
+"$PYTHON" "$SRC/tests/cli/images_score.py" "$TEST_NAME" "$SRC" "${runs[@]}"
 
 # PETSc prints 1 as "1."
 grep -Eq "data variance s\^2 = 1\.? \(from the data range" pigdm-random.log ||
