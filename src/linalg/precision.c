@@ -66,19 +66,8 @@ static PetscErrorCode DpsPrecisionApplyDiagonal(PC pc, Vec x, Vec y)
   PetscFunctionReturn(0);
 }
 
-/* Exact (a I + b A^T A)^{-1}: CG preconditioned with it converges in one iteration */
-static PetscErrorCode DpsPrecisionApplyExactInverse(PC pc, Vec x, Vec y)
-{
-  DpsPrecision P;
-
-  PetscFunctionBegin;
-  PetscCall(PCShellGetContext(pc, &P));
-  PetscCall(DpsOperatorApplyNormalInverse(P->op, P->a, P->b, x, y));
-  PetscFunctionReturn(0);
-}
-
-/* The operator's approximation of (a I + b A^T A)^{-1} (blur reflect: the circular blur's exact inverse), with
-   the mean of a per-entry a */
+/* The operator's (a I + b A^T A)^{-1}: its exact inverse where it has one (CG preconditioned with it converges in
+   one iteration), else its approximation (blur reflect, ct), with the mean of a per-entry a */
 static PetscErrorCode DpsPrecisionApplyOperatorPreconditioner(PC pc, Vec x, Vec y)
 {
   DpsPrecision P;
@@ -230,7 +219,7 @@ PetscErrorCode DpsPrecisionCreateKSP(DpsPrecision P, const char prefix[], KSP *k
   } else if (exact) {
     PetscCall(PCSetType(pc, PCSHELL));
     PetscCall(PCShellSetContext(pc, P));
-    PetscCall(PCShellSetApply(pc, DpsPrecisionApplyExactInverse));
+    PetscCall(PCShellSetApply(pc, DpsPrecisionApplyOperatorPreconditioner));
     PetscCall(PCShellSetName(pc, "exact (aI + b A^T A)^{-1} of the operator"));
   } else if (approx) {
     /* per-entry a: the operator's approximation at the mean of a (blur reflect, -cdps_x0_variance cadps, sigma_y
