@@ -44,11 +44,12 @@ TASKS=(
   "sr4|-m dpstools.make sr --factor 4 --kind bicubic --sigma-y 0.05 --simulate-y 1"
   # the medical tasks (issue 13, docs/operators.md): 4x single-coil MRI (fastMRI's random lines, 8% centre, the
   # mask from seed 0: 9 of 32 columns), the same with 4 simulated coils; parallel-beam CT with 30 views over 180
-  # degrees and limited-angle CT (90 views over [0, 90) degrees); 47 detector bins of 1 pixel
+  # degrees and limited-angle CT (90 views over [0, 90) degrees); 47 detector bins of 1 pixel; A normalised to
+  # ||A||_2 = 1 with sigma_y (0.05 in Joseph's units) scaled alike, the units DPS's zeta is set for (docs/operators.md)
   "mri4|-m dpstools.make mri --kmask random --accel 4 --center-fraction 0.08 --sigma-y 0.05 --seed 0 --simulate-y 1"
   "mri4-coils|-m dpstools.make mri --kmask random --accel 4 --center-fraction 0.08 --coils 4 --sigma-y 0.05 --seed 0 --simulate-y 1"
-  "ct30|-m dpstools.make ct --views 30 --sigma-y 0.05 --simulate-y 1"
-  "ct-limited|-m dpstools.make ct --views 90 --angle-range 90 --sigma-y 0.05 --simulate-y 1"
+  "ct30|-m dpstools.make ct --views 30 --sigma-y 0.05 --normalise --simulate-y 1"
+  "ct-limited|-m dpstools.make ct --views 90 --angle-range 90 --sigma-y 0.05 --normalise --simulate-y 1"
 )
 # The methods and their settings (docs/samplers.md): name | options | steps (cdps-x0*: the x0-space form of C-DPS,
 # docs/cdps.md; its cadps variant costs 2 model evaluations per step). DPS's zeta is its default and

@@ -26,6 +26,7 @@ typedef struct {
   PetscReal    *angles;      /* [na] radians */
   PetscReal     ds, S, E;    /* bin spacing; fan: source-origin and origin-detector distances */
   PetscReal    *ray;         /* [na D 4]: a point of the ray (x, y) and its unit direction (dx, dy) */
+  PetscReal     scale;       /* A = scale x Joseph's projector (attribute scale, default 1: DpsOperatorLoad_CT) */
   /* the preconditioner of a I + b A^T A (built on first use): the Fourier multiplier K [H Wc] of Chan's circulant
      of A^T A's point-spread function at the image centre, on the H x W torus, with FFTW's buffers and plans */
   PetscInt      Wc;
@@ -127,7 +128,7 @@ static void Project(const Operator_CT *ct, PetscInt H, PetscInt W, CTPass pass, 
     const PetscReal *r   = ct->ray + 4 * i;
     const PetscBool  row = PetscAbsReal(r[3]) >= PetscAbsReal(r[2]) ? PETSC_TRUE : PETSC_FALSE;
     const PetscInt   L = row ? H : W, n = row ? W : H;
-    const PetscReal  w = 1.0 / PetscAbsReal(row ? r[3] : r[2]), slope = row ? r[2] / r[3] : r[3] / r[2];
+    const PetscReal  w = ct->scale / PetscAbsReal(row ? r[3] : r[2]), slope = row ? r[2] / r[3] : r[3] / r[2];
     /* where the ray crosses row l (at y = H/2 - l - 1/2) it is at column coordinate cs = base - slope l; where it
        crosses column l (x = l - W/2 + 1/2), at row coordinate base - slope l (rows run downwards) */
     const PetscReal base = row ? r[0] + (0.5 * H - 0.5 - r[1]) * slope + 0.5 * W - 0.5 : 0.5 * H - 0.5 - r[1] - (0.5 - 0.5 * W - r[0]) * slope;
@@ -375,6 +376,15 @@ static PetscErrorCode DpsOperatorLoad_CT(DpsOperator op, hid_t file, const char 
   PetscCall(DpsH5CheckFinite(fname, path, 0, 1, (PetscInt)ad[0], angles));
   PetscCall(DpsOperatorCTSetGeometry(op, fan ? DPS_CT_FAN : DPS_CT_PARALLEL, (PetscInt)ad[0], angles, D, ds, S, E));
   PetscCall(PetscFree(angles));
+  /* optional attribute scale: A = scale x Joseph (dpstools.make ct --normalise stores 1 / ||Joseph||_2 with sigma_y
+     divided by the same: the same problem in units where ||A||_2 = 1, the units DPS's step zeta is set for) */
+  if (H5Aexists_by_name(file, op->group, "scale", H5P_DEFAULT) > 0) {
+    PetscReal sc;
+
+    PetscCall(DpsH5ReadRealAttribute(file, fname, op->group, "scale", &sc));
+    PetscCheck(sc > 0 && PetscIsNormalReal(sc), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute scale of %s is %g: must be positive and finite", fname, op->group, (double)sc);
+    ((Operator_CT *)op->data)->scale = sc;
+  }
   PetscFunctionReturn(0);
 }
 
@@ -388,6 +398,7 @@ static PetscErrorCode DpsOperatorSave_CT(DpsOperator op, hid_t file)
   PetscCall(DpsH5WriteStringAttribute(file, op->group, "geometry", DpsCTGeometries[ct->geometry]));
   PetscCall(DpsH5WriteIntAttribute(file, op->group, "det_count", ct->D));
   PetscCall(DpsH5WriteRealAttribute(file, op->group, "det_spacing", ct->ds));
+  if (ct->scale != 1.0) PetscCall(DpsH5WriteRealAttribute(file, op->group, "scale", ct->scale));
   if (ct->geometry == DPS_CT_FAN) {
     PetscCall(DpsH5WriteRealAttribute(file, op->group, "source_distance", ct->S));
     PetscCall(DpsH5WriteRealAttribute(file, op->group, "detector_distance", ct->E));
@@ -404,6 +415,7 @@ static PetscErrorCode DpsOperatorView_CT(DpsOperator op, PetscViewer viewer)
   PetscFunctionBegin;
   PetscCall(PetscViewerASCIIPrintf(viewer, "%s beam, Joseph's projector: %" PetscInt_FMT " angles, %" PetscInt_FMT " bins of %g pixels", DpsCTGeometries[ct->geometry], ct->na, ct->D, (double)ct->ds));
   if (ct->geometry == DPS_CT_FAN) PetscCall(PetscViewerASCIIPrintf(viewer, ", source %g and detector %g pixels from the centre", (double)ct->S, (double)ct->E));
+  if (ct->scale != 1.0) PetscCall(PetscViewerASCIIPrintf(viewer, ", scaled by %g", (double)ct->scale));
   PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
   PetscFunctionReturn(0);
 }
@@ -426,6 +438,7 @@ PetscErrorCode DpsOperatorCreate_CT(DpsOperator op)
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&ct));
+  ct->scale               = 1.0;
   op->data                = ct;
   op->ops->apply          = DpsOperatorApply_CT;
   op->ops->applytranspose = DpsOperatorApplyTranspose_CT;

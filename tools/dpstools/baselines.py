@@ -54,6 +54,8 @@ def read_input(path):
             measured = np.ones(y.shape[1], dtype=bool)
             extra["ct"] = dict(geometry=text(g.attrs["geometry"]), angles=g["angles"][...],
                                det_count=int(g.attrs["det_count"]), det_spacing=float(g.attrs["det_spacing"]))
+            # A = scale x Joseph (dpstools.make ct --normalise): the baselines work in Joseph's units, y / scale
+            extra["unit"] = float(g.attrs.get("scale", 1.0))
         else:
             raise SystemExit(f"{path}: operator type {op!r}: score.py knows inpaint, cs, blur, sr, mri and ct (add its A here)")
         first = int(f.attrs.get("first_image", 0))
@@ -173,14 +175,15 @@ FBP_FILTER = "ramp"
 def tv_solver(inp):
     """The TV reconstruction's factor for the input's operator, made once and kept in inp."""
     if "tv" not in inp:
-        A = dense_matrix(inp)
+        A = dense_matrix(inp) / inp.get("unit", 1.0)  # in the operator's own units (ct --normalise: Joseph's)
         inp["tv"] = recon.TV(A.T @ A, inp["shape"], ADMM_RHO[inp["op"]])
     return inp["tv"]
 
 
 def tv_baseline(inp, i, lam):
-    A = dense_matrix(inp)
-    return tv_solver(inp).solve((A.T @ inp["y"][i])[None], lam, TV_ITERS)[0]
+    u = inp.get("unit", 1.0)  # the same problem as without the scale: lam and ADMM's rho stay those tuned
+    A = dense_matrix(inp) / u
+    return tv_solver(inp).solve((A.T @ (inp["y"][i] / u))[None], lam, TV_ITERS)[0]
 
 
 def zero_filled_mri(inp, y):
@@ -208,7 +211,7 @@ def baselines_ct(inp, i):
     out = []
     if g["geometry"] == "parallel":
         def fbp():
-            sino = inp["y"][i].reshape(c, len(g["angles"]), g["det_count"])
+            sino = (inp["y"][i] / inp.get("unit", 1.0)).reshape(c, len(g["angles"]), g["det_count"])
             return np.stack([recon.fbp_parallel(sino[k], g["angles"], g["det_spacing"], h, w, FBP_FILTER)
                              for k in range(c)])
         out.append(("fbp", fbp))

@@ -88,9 +88,9 @@ def mri(g, mask, maps=None):
         g["maps"] = np.stack([maps.real, maps.imag], axis=-1)
 
 
-def ct(g, angles, det_count, det_spacing=1.0, source_distance=None, detector_distance=None):
+def ct(g, angles, det_count, det_spacing=1.0, source_distance=None, detector_distance=None, scale=None):
     """`ct` (Joseph's projector): parallel beam, or fan beam (flat detector) when source_distance is given;
-    lengths in pixels, angles [n] in radians (ASTRA's conventions)."""
+    lengths in pixels, angles [n] in radians (ASTRA's conventions). scale: A = scale x Joseph's projector."""
     if (source_distance is None) != (detector_distance is None):
         raise ValueError("fan beam needs both source_distance and detector_distance")
     g.attrs["type"] = _text("ct")
@@ -101,6 +101,8 @@ def ct(g, angles, det_count, det_spacing=1.0, source_distance=None, detector_dis
         g.attrs["source_distance"] = np.float64(source_distance)
         g.attrs["detector_distance"] = np.float64(detector_distance)
     g["angles"] = np.asarray(angles, dtype=np.float64)
+    if scale is not None:
+        g.attrs["scale"] = np.float64(scale)
 
 
 OPERATORS = {"inpaint_mask": inpaint_mask, "inpaint_box": inpaint_box, "blur": blur, "sr": sr, "cs": cs,
